@@ -1,0 +1,509 @@
+"""Run orchestration: definition -> prepared fields -> emulation tasks -> scores.
+
+Data flows one way through the stages (inputs, regrid, regions, emulate and
+explain, score). A dataset that fails to load is recorded in the failures
+table and the run goes on with the others. Emulation tasks are pure functions
+of plain arrays, run in worker processes; their seeds derive from the run
+seed and task labels, so results do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from . import __version__
+from .config import Definition
+from .errors import InputDataError, SocbenchError
+from .explain import EmulationResult, EmulationTask, run_emulation
+from .inputs import FieldRequest, ModelFiles, discover_cmip6, read_field, resolve_paths
+from .regions import GLOBAL, RegionContext, build_regions
+from .regrid import analysis_grid, regridder
+from .results import (
+    CEILING_COLUMNS,
+    FAILURE_COLUMNS,
+    SCORE_COLUMNS,
+    RunResult,
+    empty_table,
+)
+from .score import Explained, RegionData, ScoreSettings, score_region
+
+Progress = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    pass
+
+
+@dataclass
+class Prepared:
+    """One dataset on the analysis grid: SOC (kg m-2) and covariates, NaN where missing."""
+
+    name: str
+    kind: str  # "observation" or "model"
+    soc: np.ndarray
+    covariates: np.ndarray  # (p, lat, lon)
+    coverage: np.ndarray
+    files: list[str] = field(default_factory=list)
+
+    def valid(self, land: np.ndarray) -> np.ndarray:
+        ok = land & np.isfinite(self.soc) & (self.soc > 0)
+        return ok & np.all(np.isfinite(self.covariates), axis=0)
+
+
+@dataclass
+class Context:
+    """Shared state of a run: grid, observed covariates, reference land."""
+
+    definition: Definition
+    root: Path
+    grid: xr.Dataset
+    obs_covariates: np.ndarray  # (p, lat, lon)
+    land: np.ndarray
+    weight: np.ndarray  # cell area x reference land fraction
+    regrid: Callable
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def covariate_names(self) -> list[str]:
+        return list(self.definition.covariates)
+
+
+# ------------------------------------------------------------------ prepare
+
+
+def _to_grid(context_grid: xr.Dataset, field_ds: xr.Dataset, variable: str, regrid, weights=None):
+    regridded = regrid(field_ds, variable, context_grid, weights)
+    return regridded.values.values, regridded.coverage.values
+
+
+def prepare_context(definition: Definition, root: Path, progress: Progress = _silent) -> Context:
+    """Read the observation-side covariates, set up the grid and the reference land."""
+    spec = definition.analysis_grid
+    grid = analysis_grid(spec.resolution, spec.lat_min, spec.lat_max)
+    regrid = regridder(spec.regridder)
+    period = definition.period
+    fields, coverages, files = [], [], []
+    for name, covariate in definition.covariates.items():
+        source = covariate.shared or covariate.obs
+        progress(f"reading observed covariate {name}")
+        request = FieldRequest(
+            tuple(resolve_paths(root, source.path)), source.variable, covariate.units, source.units
+        )
+        ds = read_field(request, period.start, period.end)
+        values, coverage = _to_grid(grid, ds, source.variable, regrid)
+        fields.append(values)
+        coverages.append(coverage)
+        files += ds.attrs["source_files"]
+    obs_covariates = np.stack(fields)
+    land_fraction = np.min(coverages, axis=0)
+    land = (land_fraction > 0) & np.all(np.isfinite(obs_covariates), axis=0)
+    weight = np.where(land, grid["cell_area"].values * land_fraction, 0.0)
+    return Context(definition, root, grid, obs_covariates, land, weight, regrid, files)
+
+
+def prepare_observation(context: Context, name: str) -> Prepared:
+    """Read and regrid one observation product."""
+    definition = context.definition
+    spec = next(o for o in definition.observations if o.name == name)
+    request = FieldRequest(
+        tuple(resolve_paths(context.root, spec.path)),
+        spec.variable,
+        definition.target.units,
+        spec.units,
+        non_negative=True,
+    )
+    ds = read_field(request, definition.period.start, definition.period.end)
+    soc, coverage = _to_grid(context.grid, ds, spec.variable, context.regrid)
+    return Prepared(name, "observation", soc, context.obs_covariates, coverage, ds.attrs["source_files"])
+
+
+def discover_models(context: Context) -> dict[str, ModelFiles]:
+    """All models of the definition: from the DRS tree and explicit entries."""
+    definition = context.definition
+    spec = definition.models
+    wanted = {definition.target.variable: definition.target.table}
+    wanted.update({v: definition.target.table for v in definition.target.add})
+    for covariate in definition.covariates.values():
+        if covariate.model is not None:
+            wanted[covariate.model.variable] = covariate.model.table
+    models: dict[str, ModelFiles] = {}
+    if spec.drs_root:
+        found = discover_cmip6(context.root / spec.drs_root, spec.experiment, definition.target.variable, wanted)
+        models.update({k: v for k, v in found.items() if (spec.include is None or k in spec.include)})
+    for explicit in spec.explicit:
+        files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
+        models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
+    for name in spec.exclude:
+        models.pop(name, None)
+    return models
+
+
+def _model_request(model: ModelFiles, variable: str, units: str, non_negative: bool = False) -> FieldRequest:
+    if variable not in model.files or not model.files[variable]:
+        raise InputDataError(
+            f"model {model.name!r} has no files for variable {variable!r} (member {model.member}); "
+            f"variables found: {', '.join(sorted(model.files)) or 'none'}"
+        )
+    return FieldRequest(tuple(model.files[variable]), variable, units, non_negative=non_negative)
+
+
+def prepare_model(context: Context, model: ModelFiles) -> Prepared:
+    """Read and regrid one model's target and own covariates, weighted by its land fraction."""
+    definition = context.definition
+    start, end = definition.period.start, definition.period.end
+    land_fraction = None
+    if model.files.get("sftlf"):
+        sftlf = read_field(_model_request(model, "sftlf", "1"), start, end)
+        land_fraction = sftlf["sftlf"].clip(0.0, 1.0)
+    files: list[str] = []
+
+    def regridded(variable: str, units: str, non_negative: bool = False) -> np.ndarray:
+        ds = read_field(_model_request(model, variable, units, non_negative), start, end)
+        files.extend(ds.attrs["source_files"])
+        weights = None if land_fraction is None else land_fraction.reindex_like(ds[variable], method="nearest")
+        values, _ = _to_grid(context.grid, ds, variable, context.regrid, weights)
+        return values
+
+    target = definition.target
+    soc = regridded(target.variable, target.units, non_negative=True)
+    for extra in target.add:
+        soc = soc + regridded(extra, target.units, non_negative=True)
+    covariates = []
+    for index, (name, covariate) in enumerate(definition.covariates.items()):
+        if covariate.model is None:
+            covariates.append(context.obs_covariates[index])
+        else:
+            covariates.append(regridded(covariate.model.variable, covariate.units))
+    coverage = np.isfinite(soc).astype(float)
+    return Prepared(model.name, "model", soc, np.stack(covariates), coverage, files)
+
+
+# ------------------------------------------------------------------ tasks
+
+
+def response_grids(context: Context, mask: np.ndarray, points: int) -> np.ndarray:
+    """(p, K) strictly increasing grid of pooled observed covariate quantiles in a region."""
+    levels = np.linspace(0.05, 0.95, points)
+    grids = np.empty((len(context.obs_covariates), points))
+    for j, values in enumerate(context.obs_covariates):
+        sample = values[mask & np.isfinite(values)]
+        grid = np.quantile(sample, levels)
+        step = max(1e-6 * (np.ptp(sample) or 1.0), 1e-12)
+        for k in range(1, points):
+            grid[k] = max(grid[k], grid[k - 1] + step)
+        grids[j] = grid
+    return grids
+
+
+def _coverage_share(dataset: Prepared, mask: np.ndarray, context: Context) -> float:
+    total = context.weight[mask].sum()
+    if total <= 0:
+        return 0.0
+    return float(context.weight[mask & dataset.valid(context.land)].sum() / total)
+
+
+def build_tasks(context: Context, datasets: list[Prepared], regions: dict[str, np.ndarray]) -> list[EmulationTask]:
+    """One emulation task per (dataset, region) with enough cells."""
+    definition = context.definition
+    learner = definition.learner
+    lat2d, lon2d = np.meshgrid(context.grid["lat"].values, context.grid["lon"].values, indexing="ij")
+    tasks = []
+    for region, mask in regions.items():
+        grids = response_grids(context, mask & context.land, learner.grid_points)
+        for dataset in datasets:
+            cells = mask & dataset.valid(context.land) & (context.weight > 0)
+            if cells.sum() < definition.regions.min_cells:
+                continue
+            if dataset.kind == "observation" and _coverage_share(dataset, mask, context) < definition.scores.coverage_min:
+                continue
+            tasks.append(
+                EmulationTask(
+                    dataset=dataset.name,
+                    region=region,
+                    X=dataset.covariates[:, cells].T.astype(float),
+                    y=np.log(dataset.soc[cells]),
+                    weight=context.weight[cells] / context.weight[cells].mean(),
+                    lat=lat2d[cells],
+                    lon=lon2d[cells],
+                    grids=grids,
+                    estimator=learner.estimator,
+                    params=learner.params,
+                    explainer=learner.explainer,
+                    response=learner.response,
+                    block_size=learner.cv.block_size,
+                    folds=learner.cv.folds,
+                    bootstraps=learner.bootstraps,
+                    max_explain_cells=learner.max_explain_cells,
+                    seed=learner.seed,
+                )
+            )
+    return tasks
+
+
+def execute(tasks: list[EmulationTask], workers: int, progress: Progress = _silent) -> dict[tuple[str, str], EmulationResult]:
+    """Run emulation tasks, in worker processes when ``workers > 1``."""
+    results: dict[tuple[str, str], EmulationResult] = {}
+
+    def record(done: EmulationResult) -> None:
+        results[(done.dataset, done.region)] = done
+        progress(f"[{len(results)}/{len(tasks)}] emulated {done.dataset} / {done.region} (CV R2 {done.cv_r2:.2f})")
+
+    if workers <= 1:
+        for task in tasks:
+            record(run_emulation(task))
+        return results
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for done in pool.map(run_emulation, tasks):
+            record(done)
+    return results
+
+
+# ------------------------------------------------------------------ run
+
+
+def run(definition: Definition, root: Path, workers: int = 1, progress: Progress = _silent) -> RunResult:
+    """Run a benchmark definition end to end and return its tables.
+
+    Raises
+    ------
+    SocbenchError
+        When nothing can be scored (observed covariates unreadable, fewer than
+        two observation products, no model).
+    """
+    started = time.time()
+    context = prepare_context(definition, root, progress)
+    failures: list[dict] = []
+    datasets: list[Prepared] = []
+    for spec in definition.observations:
+        progress(f"reading observation product {spec.name}")
+        try:
+            datasets.append(prepare_observation(context, spec.name))
+        except SocbenchError as exc:
+            failures.append({"dataset": spec.name, "kind": "observation", "reason": str(exc)})
+    products = [d.name for d in datasets]
+    if len(products) < 2:
+        raise SocbenchError("fewer than two observation products could be read: " + "; ".join(f["reason"] for f in failures))
+    models = discover_models(context)
+    if not models:
+        raise SocbenchError(f"no model with variable {definition.target.variable!r} found under {root}")
+    for name, model in models.items():
+        progress(f"reading model {name}")
+        try:
+            datasets.append(prepare_model(context, model))
+        except SocbenchError as exc:
+            failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
+    region_map = _regions(context)
+    masks = region_map.masks(context.land)
+    tasks = build_tasks(context, datasets, masks)
+    progress(f"emulating {len(tasks)} (dataset, region) tasks with {workers} worker(s)")
+    emulations = execute(tasks, workers, progress)
+    progress("scoring")
+    result = _assemble(context, datasets, products, masks, region_map.table, emulations, failures)
+    result.provenance = provenance(definition, context, datasets, workers, time.time() - started)
+    return result
+
+
+def _regions(context: Context):
+    spec = context.definition.regions
+    names = context.covariate_names
+    temperature = precipitation = xr.DataArray(np.zeros(context.land.shape), dims=("lat", "lon"))
+    if spec.temperature_covariate in names and spec.precipitation_covariate in names:
+        temperature = xr.DataArray(context.obs_covariates[names.index(spec.temperature_covariate)], dims=("lat", "lon"))
+        precipitation = xr.DataArray(context.obs_covariates[names.index(spec.precipitation_covariate)], dims=("lat", "lon"))
+    land = xr.DataArray(context.land, dims=("lat", "lon"))
+    mask_path = str(context.root / spec.mask_path) if spec.mask_path else None
+    region_context = RegionContext(temperature, precipitation, land, mask_path, spec.mask_variable)
+    return build_regions(spec.scheme, region_context, spec.min_cells, spec.include_global)
+
+
+def _present_products(context, datasets, products, mask, emulations, region) -> list[str]:
+    return [p for p in products if (p, region) in emulations]
+
+
+def _assemble(context, datasets, products, masks, region_table, emulations, failures) -> RunResult:
+    definition = context.definition
+    names = context.covariate_names
+    by_name = {d.name: d for d in datasets}
+    models = [d.name for d in datasets if d.kind == "model"]
+    settings = ScoreSettings(definition.scores.weights, definition.scores.delta_min, definition.learner.min_r2)
+    score_rows, ceiling_rows, region_rows = [], [], []
+    importances, responses, envelope_i, envelope_r, emulator_rows = [], [], [], [], []
+    fields = {d.name: np.where(d.valid(context.land), d.soc, np.nan) for d in datasets}
+    for region, mask in masks.items():
+        present = _present_products(context, datasets, products, mask, emulations, region)
+        explained = {
+            name: Explained(r.shares, r.curves, r.boot_shares, r.boot_curves, r.cv_r2)
+            for (name, reg), r in emulations.items()
+            if reg == region
+        }
+        grids = response_grids(context, mask & context.land, definition.learner.grid_points)
+        region_rows.append(
+            {
+                "region": region,
+                "n_cells": int((mask & context.land).sum()),
+                "area_km2": float(context.weight[mask].sum() / 1e6),
+                "products": ", ".join(present),
+            }
+        )
+        if len(present) >= 1:
+            data = RegionData(region, mask & context.land, context.weight, fields, explained, present)
+            rows, ceiling = score_region(data, [m for m in models if m in explained], settings)
+            score_rows += rows
+            ceiling_rows += ceiling
+            envelope_i += _envelope_importance(region, names, [emulations[(p, region)] for p in present])
+            envelope_r += _envelope_response(region, names, grids, [emulations[(p, region)] for p in present])
+        for name, result in ((n, emulations[(n, region)]) for n in by_name if (n, region) in emulations):
+            kind = by_name[name].kind
+            emulator_rows.append(
+                {
+                    "dataset": name,
+                    "kind": kind,
+                    "region": region,
+                    "n_cells": result.n_cells,
+                    "cv_r2": result.cv_r2,
+                    "reliable": bool(result.cv_r2 >= definition.learner.min_r2),
+                }
+            )
+            importances += _importance_rows(name, kind, region, names, result)
+            responses += _response_rows(name, kind, region, names, grids, result)
+    regions = _region_table(region_table, pd.DataFrame(region_rows))
+    centre = _observation_centre([fields[p] for p in products])
+    maps = {
+        m: xr.DataArray(fields[m] - centre, dims=("lat", "lon"), coords={"lat": context.grid["lat"].values, "lon": context.grid["lon"].values}, attrs={"units": definition.target.units})
+        for m in models
+    }
+    return RunResult(
+        name=definition.name,
+        scores=pd.DataFrame(score_rows, columns=SCORE_COLUMNS),
+        ceiling=pd.DataFrame(ceiling_rows, columns=CEILING_COLUMNS),
+        emulators=pd.DataFrame(emulator_rows),
+        importances=pd.DataFrame(importances),
+        responses=pd.DataFrame(responses),
+        envelope_importance=pd.DataFrame(envelope_i),
+        envelope_response=pd.DataFrame(envelope_r),
+        regions=regions,
+        failures=pd.DataFrame(failures, columns=FAILURE_COLUMNS) if failures else empty_table(FAILURE_COLUMNS),
+        difference_maps=maps,
+        covariates=names,
+    )
+
+
+def _observation_centre(fields: list[np.ndarray]) -> np.ndarray:
+    stack = np.stack(fields)
+    counts = np.isfinite(stack).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, np.nansum(stack, axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def _region_table(scheme_table: pd.DataFrame, used: pd.DataFrame) -> pd.DataFrame:
+    status = dict(zip(scheme_table["region"], scheme_table["status"]))
+    used = used.copy()
+    used["status"] = [status.get(r, "ok") for r in used["region"]]
+    dropped = scheme_table[~scheme_table["region"].isin(used["region"]) & (scheme_table["status"] != "absent")]
+    extra = pd.DataFrame(
+        {"region": dropped["region"], "n_cells": dropped["n_cells"], "area_km2": np.nan, "status": dropped["status"], "products": ""}
+    )
+    return pd.concat([used, extra], ignore_index=True)[["region", "n_cells", "area_km2", "status", "products"]]
+
+
+def _spread(values: np.ndarray, boot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if len(boot) == 0:
+        return values, values
+    return np.percentile(boot, 5, axis=0), np.percentile(boot, 95, axis=0)
+
+
+def _importance_rows(name, kind, region, covariates, result: EmulationResult) -> list[dict]:
+    low, high = _spread(result.shares, result.boot_shares)
+    return [
+        {"dataset": name, "kind": kind, "region": region, "covariate": c, "share": result.shares[j], "share_low": low[j], "share_high": high[j]}
+        for j, c in enumerate(covariates)
+    ]
+
+
+def _response_rows(name, kind, region, covariates, grids, result: EmulationResult) -> list[dict]:
+    low, high = _spread(result.curves, result.boot_curves)
+    return [
+        {"dataset": name, "kind": kind, "region": region, "covariate": c, "point": k, "x": grids[j, k], "value": result.curves[j, k], "value_low": low[j, k], "value_high": high[j, k]}
+        for j, c in enumerate(covariates)
+        for k in range(grids.shape[1])
+    ]
+
+
+def _envelope_importance(region, covariates, present: list[EmulationResult]) -> list[dict]:
+    shares = np.array([r.shares for r in present])
+    lows = np.array([_spread(r.shares, r.boot_shares)[0] for r in present])
+    highs = np.array([_spread(r.shares, r.boot_shares)[1] for r in present])
+    return [
+        {"region": region, "covariate": c, "centre": shares[:, j].mean(), "low": min(shares[:, j].min(), lows[:, j].min()), "high": max(shares[:, j].max(), highs[:, j].max())}
+        for j, c in enumerate(covariates)
+    ]
+
+
+def _envelope_response(region, covariates, grids, present: list[EmulationResult]) -> list[dict]:
+    curves = np.array([r.curves for r in present])
+    lows = np.array([_spread(r.curves, r.boot_curves)[0] for r in present])
+    highs = np.array([_spread(r.curves, r.boot_curves)[1] for r in present])
+    rows = []
+    for j, c in enumerate(covariates):
+        for k in range(grids.shape[1]):
+            rows.append(
+                {
+                    "region": region,
+                    "covariate": c,
+                    "point": k,
+                    "x": grids[j, k],
+                    "centre": curves[:, j, k].mean(),
+                    "low": min(curves[:, j, k].min(), lows[:, j, k].min()),
+                    "high": max(curves[:, j, k].max(), highs[:, j, k].max()),
+                }
+            )
+    return rows
+
+
+# ------------------------------------------------------------------ provenance
+
+
+_DEPENDENCIES = ("numpy", "pandas", "xarray", "scikit-learn", "shap", "statsmodels", "scipy", "cf-xarray", "pint", "netCDF4", "pydantic")
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def provenance(definition: Definition, context: Context, datasets: list[Prepared], workers: int, seconds: float) -> dict:
+    """Versions, definition hash, input checksums and seeds of a run."""
+    versions = {}
+    for name in _DEPENDENCIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    files = sorted(set(context.files) | {f for d in datasets for f in d.files})
+    return {
+        "socbench_version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "dependencies": versions,
+        "definition_name": definition.name,
+        "definition_sha256": definition.section_hash(),
+        "seeds": {"learner": definition.learner.seed},
+        "workers": workers,
+        "elapsed_seconds": round(seconds, 2),
+        "input_files": {f: _sha256(f) for f in files},
+    }

@@ -1,0 +1,197 @@
+"""Region schemes: one region map for every dataset, from the observed climate.
+
+A scheme is a registered function ``(context) -> (codes, names)`` where
+``codes`` is an integer DataArray on the analysis grid (-1 outside every
+region) and ``names`` maps code -> region name. Adding a scheme means adding
+one decorated function. Undersized regions are merged into their nearest
+neighbour in climate space, and the all-land region ``global`` is added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .errors import DefinitionError, InputDataError
+
+GLOBAL = "global"
+
+REGION_SCHEMES: dict[str, Callable] = {}
+
+
+def region_scheme(name: str):
+    """Register a region scheme under ``name``."""
+
+    def register(function):
+        REGION_SCHEMES[name] = function
+        return function
+
+    return register
+
+
+@dataclass(frozen=True)
+class RegionContext:
+    """What a scheme may use: the observed climate and land on the analysis grid."""
+
+    temperature: xr.DataArray  # degC
+    precipitation: xr.DataArray  # mm yr-1
+    land: xr.DataArray  # bool
+    mask_path: str | None = None
+    mask_variable: str | None = None
+
+
+# Whittaker (1975) biome diagram, as digitised in Ricklefs (2008, The Economy of
+# Nature, fig. 5.5): classes from mean annual temperature (degC) and
+# precipitation (mm/yr). Boundaries are simplified to straight lines.
+WHITTAKER_BIOMES = {
+    1: "Tundra",
+    2: "Boreal forest",
+    3: "Temperate grassland/desert",
+    4: "Woodland/shrubland",
+    5: "Temperate seasonal forest",
+    6: "Temperate rain forest",
+    7: "Subtropical desert",
+    8: "Tropical savanna",
+    9: "Tropical seasonal forest",
+    10: "Tropical rain forest",
+}
+
+
+def whittaker_class(temperature: np.ndarray, precipitation: np.ndarray) -> np.ndarray:
+    """Whittaker biome code (1..10) of each (MAT degC, MAP mm/yr) pair; 0 where undefined."""
+    t, p = np.asarray(temperature, float), np.asarray(precipitation, float)
+    code = np.zeros(t.shape, dtype=int)
+    tropical, temperate, boreal, tundra = t >= 20, (t >= 3) & (t < 20), (t >= -5) & (t < 3), t < -5
+    code[tundra] = 1
+    code[boreal] = 2
+    dry_temperate = p < 250 + 10 * t
+    code[temperate & dry_temperate] = 3
+    code[temperate & ~dry_temperate & (p < 600 + 25 * t)] = 4
+    code[temperate & (p >= 600 + 25 * t) & (p < 1800 + 50 * t)] = 5
+    code[temperate & (p >= 1800 + 50 * t)] = 6
+    code[tropical & (p < 600)] = 7
+    code[tropical & (p >= 600) & (p < 1500)] = 8
+    code[tropical & (p >= 1500) & (p < 2600)] = 9
+    code[tropical & (p >= 2600)] = 10
+    code[~(np.isfinite(t) & np.isfinite(p))] = 0
+    return code
+
+
+@region_scheme("whittaker")
+def whittaker_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
+    """Whittaker biomes from the observed MAT/MAP."""
+    codes = whittaker_class(context.temperature.values, context.precipitation.values)
+    codes = np.where(context.land.values & (codes > 0), codes, -1)
+    return xr.DataArray(codes, dims=context.land.dims, coords=context.land.coords), dict(WHITTAKER_BIOMES)
+
+
+@region_scheme("global_only")
+def global_only(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
+    """No sub-regions: only the all-land region."""
+    return xr.full_like(context.land, -1, dtype=int), {}
+
+
+@region_scheme("mask")
+def mask_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
+    """Integer region codes from a user netCDF on the analysis grid (flag_values/flag_meanings)."""
+    if not context.mask_path or not context.mask_variable:
+        raise DefinitionError("regions: scheme 'mask' needs 'mask_path' and 'mask_variable'")
+    try:
+        with xr.open_dataset(context.mask_path) as ds:
+            mask = ds[context.mask_variable].load()
+    except (OSError, KeyError) as exc:
+        raise InputDataError(f"cannot read region mask ({exc})", context.mask_path, context.mask_variable) from None
+    mask = mask.interp_like(context.land, method="nearest")
+    values = np.where(np.isfinite(mask.values) & context.land.values, mask.values, -1).astype(int)
+    flags = mask.attrs.get("flag_values")
+    meanings = str(mask.attrs.get("flag_meanings", "")).split()
+    names = (
+        {int(v): m.replace("_", " ") for v, m in zip(np.atleast_1d(flags), meanings)}
+        if flags is not None and meanings
+        else {int(v): f"region {int(v)}" for v in np.unique(values) if v >= 0}
+    )
+    return xr.DataArray(values, dims=context.land.dims, coords=context.land.coords), names
+
+
+@dataclass
+class RegionMap:
+    """The regions of a run.
+
+    Attributes
+    ----------
+    codes : DataArray
+        Region code per cell (-1: none).
+    names : dict
+        Code -> name, for the regions kept (after merging).
+    table : DataFrame
+        ``region, n_cells, status`` for every region of the scheme, including
+        merged and insufficient ones.
+    include_global : bool
+    """
+
+    codes: xr.DataArray
+    names: dict[int, str]
+    table: pd.DataFrame
+    include_global: bool = True
+
+    def masks(self, land: xr.DataArray) -> dict[str, np.ndarray]:
+        """Region name -> boolean cell mask, ``global`` first."""
+        out = {GLOBAL: land.values.copy()} if self.include_global else {}
+        for code, name in self.names.items():
+            out[name] = self.codes.values == code
+        return out
+
+
+def build_regions(scheme: str, context: RegionContext, min_cells: int, include_global: bool = True) -> RegionMap:
+    """Apply a registered scheme and merge undersized regions.
+
+    A region with fewer than ``min_cells`` land cells is merged into the
+    region nearest to it in (standardised temperature, log precipitation)
+    space; merging repeats until every region is big enough or one is left.
+    """
+    if scheme not in REGION_SCHEMES:
+        known = ", ".join(sorted(REGION_SCHEMES))
+        raise DefinitionError(f"regions.scheme: unknown scheme {scheme!r} (known: {known})")
+    codes, names = REGION_SCHEMES[scheme](context)
+    codes = codes.copy()
+    status = {name: "ok" for name in names.values()}
+    counts = {c: int((codes.values == c).sum()) for c in names}
+    for code, name in names.items():
+        if counts[code] == 0:
+            status[name] = "absent"
+    features = _climate_features(context)
+    while True:
+        present = {c: n for c, n in counts.items() if n > 0}
+        small = [c for c, n in sorted(present.items(), key=lambda item: item[1]) if n < min_cells]
+        if not small or len(present) < 2:
+            break
+        code = small[0]
+        target = _nearest_region(code, [c for c in present if c != code], codes.values, features)
+        codes.values[codes.values == code] = target
+        status[names[code]] = f"merged into {names[target]}"
+        counts[target] += counts[code]
+        counts[code] = 0
+    kept = {c: names[c] for c, n in counts.items() if n >= min_cells}
+    for code, n in counts.items():
+        if 0 < n < min_cells:
+            status[names[code]] = "insufficient data"
+    rows = [{"region": GLOBAL, "n_cells": int(context.land.values.sum()), "status": "ok"}] if include_global else []
+    rows += [{"region": names[c], "n_cells": counts[c], "status": status[names[c]]} for c in names]
+    return RegionMap(codes=codes, names=kept, table=pd.DataFrame(rows), include_global=include_global)
+
+
+def _climate_features(context: RegionContext) -> np.ndarray:
+    t = context.temperature.values
+    logp = np.log(np.clip(context.precipitation.values, 1.0, None))
+    stack = np.stack([t / np.nanstd(t), logp / np.nanstd(logp)], axis=-1)
+    return stack
+
+
+def _nearest_region(code: int, candidates: list[int], codes: np.ndarray, features: np.ndarray) -> int:
+    centre = np.nanmean(features[codes == code], axis=0)
+    distances = [np.linalg.norm(np.nanmean(features[codes == c], axis=0) - centre) for c in candidates]
+    return candidates[int(np.argmin(distances))]

@@ -1,0 +1,109 @@
+"""The result of a benchmark run: tidy tables, kept apart from rendering.
+
+Every table is a pandas DataFrame in long ("tidy") form, one value per row,
+so that the report writers, the CI gate and users' notebooks read them the
+same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import xarray as xr
+
+#: Score components, in the order they are shown.
+COMPONENTS = ("importance", "response", "stock_bias", "spatial_distribution")
+#: All score metrics, the weighted overall score first.
+METRICS = ("overall",) + COMPONENTS
+
+SCORE_COLUMNS = ["model", "region", "metric", "value"]
+CEILING_COLUMNS = ["product", "region", "metric", "value"]
+EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "reliable"]
+IMPORTANCE_COLUMNS = ["dataset", "kind", "region", "covariate", "share", "share_low", "share_high"]
+RESPONSE_COLUMNS = ["dataset", "kind", "region", "covariate", "point", "x", "value", "value_low", "value_high"]
+ENVELOPE_IMPORTANCE_COLUMNS = ["region", "covariate", "centre", "low", "high"]
+ENVELOPE_RESPONSE_COLUMNS = ["region", "covariate", "point", "x", "centre", "low", "high"]
+REGION_COLUMNS = ["region", "n_cells", "area_km2", "status", "products"]
+FAILURE_COLUMNS = ["dataset", "kind", "reason"]
+
+
+def empty_table(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass
+class RunResult:
+    """Everything a report needs, computed by :func:`socbench.pipeline.run`.
+
+    Attributes
+    ----------
+    name : str
+        Benchmark name.
+    scores : DataFrame
+        ``model, region, metric, value``; metric in :data:`METRICS` plus
+        ``importance_kendall_tau``. Scores are in [0, 1], higher is better.
+    ceiling : DataFrame
+        ``product, region, metric, value``: each observation product scored
+        against the others (leave-one-product-out), the observational ceiling.
+    emulators : DataFrame
+        ``dataset, kind, region, n_cells, cv_r2, reliable``; kind is
+        ``"model"`` or ``"observation"``.
+    importances : DataFrame
+        ``dataset, kind, region, covariate, share, share_low, share_high``.
+    responses : DataFrame
+        ``dataset, kind, region, covariate, point, x, value, value_low, value_high``
+        (centred, ln SOC units, on the shared quantile grid ``x``).
+    envelope_importance, envelope_response : DataFrame
+        The observational envelope per region (centre = mean over the
+        products present; low/high = their range, widened by bootstrap spread).
+    regions : DataFrame
+        ``region, n_cells, area_km2, status, products`` (products: comma-separated
+        names of the observation products in that region's envelope).
+    failures : DataFrame
+        ``dataset, kind, reason`` for every dataset that could not be scored.
+    difference_maps : dict of str to DataArray
+        Model minus observation-centre SOC (kg m-2) on the analysis grid.
+    covariates : list of str
+        Covariate names, in definition order.
+    provenance : dict
+        Versions, definition hash, input checksums, seeds.
+    """
+
+    name: str
+    scores: pd.DataFrame
+    ceiling: pd.DataFrame
+    emulators: pd.DataFrame
+    importances: pd.DataFrame
+    responses: pd.DataFrame
+    envelope_importance: pd.DataFrame
+    envelope_response: pd.DataFrame
+    regions: pd.DataFrame
+    failures: pd.DataFrame
+    difference_maps: dict[str, xr.DataArray] = field(default_factory=dict)
+    covariates: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def models(self) -> list[str]:
+        """Scored model names, in order of first appearance."""
+        return list(dict.fromkeys(self.scores["model"]))
+
+    @property
+    def region_names(self) -> list[str]:
+        return list(self.regions["region"])
+
+    @property
+    def status(self) -> str:
+        """``"ok"``, ``"partial"`` (some datasets failed) or ``"failed"`` (nothing scored)."""
+        if self.scores.empty:
+            return "failed"
+        return "partial" if len(self.failures) else "ok"
+
+    def score_matrix(self, metric: str = "overall") -> pd.DataFrame:
+        """Models x regions table of one metric."""
+        table = self.scores[self.scores["metric"] == metric]
+        return table.pivot(index="model", columns="region", values="value").reindex(
+            index=self.models, columns=self.region_names
+        )

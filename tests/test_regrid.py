@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from socbench.regrid import analysis_grid, cell_area, regrid_conservative
+
+
+def _field(resolution, lon0=-180.0, seed=0, descending=False):
+    grid = analysis_grid(resolution, -90, 90)
+    if lon0 != -180.0:
+        shift = lon0 + 180.0
+        grid = grid.assign_coords(lon=grid.lon + shift)
+        grid["lon_bnds"] = grid["lon_bnds"] + shift
+    rng = np.random.default_rng(seed)
+    values = np.exp(rng.normal(size=grid["cell_area"].shape))
+    values[rng.random(values.shape) < 0.3] = np.nan
+    grid["soc"] = (("lat", "lon"), values)
+    return grid
+
+
+def _stock(values, coverage, area):
+    return float(np.nansum(np.nan_to_num(values) * coverage * area))
+
+
+def test_sphere_area():
+    grid = analysis_grid(1.0, -90, 90)
+    assert grid["cell_area"].sum() == pytest.approx(4 * np.pi * 6_371_000.0**2, rel=1e-12)
+
+
+@pytest.mark.parametrize("source_res, target_res", [(0.5, 2.0), (2.0, 0.5), (0.5, 1.875), (1.25, 2.0)])
+def test_stock_preserved(source_res, target_res):
+    source = _field(source_res)
+    target = analysis_grid(target_res, -90, 90)
+    out = regrid_conservative(source, "soc", target)
+    before = float(np.nansum(source["soc"] * source["cell_area"]))
+    after = _stock(out.values.values, out.coverage.values, target["cell_area"].values)
+    assert after == pytest.approx(before, rel=5e-3)
+
+
+def test_longitude_convention_does_not_matter():
+    a = _field(1.0)
+    b = a.copy()
+    # same field written on 0..360 longitudes
+    b = b.roll(lon=180, roll_coords=True)
+    b = b.assign_coords(lon=(b.lon % 360))
+    b["lon_bnds"] = (("lon", "bnds"), np.stack([b.lon.values - 0.5, b.lon.values + 0.5], axis=1))
+    target = analysis_grid(2.0, -60, 90)
+    ra = regrid_conservative(a, "soc", target)
+    rb = regrid_conservative(b, "soc", target)
+    np.testing.assert_allclose(ra.values.values, rb.values.values, rtol=1e-12)
+
+
+def test_constant_field_stays_constant_and_weights_apply():
+    source = analysis_grid(0.5, -90, 90)
+    source["x"] = xr.full_like(source["cell_area"], 3.0)
+    land = xr.full_like(source["cell_area"], 0.5)
+    out = regrid_conservative(source, "x", analysis_grid(2.0, -90, 90), weights=land)
+    np.testing.assert_allclose(out.values.values, 3.0)
+    np.testing.assert_allclose(out.coverage.values, 0.5)
+
+
+def test_partial_coverage_reported():
+    source = analysis_grid(1.0, 45, 90)
+    source["x"] = xr.full_like(source["cell_area"], 1.0)
+    out = regrid_conservative(source, "x", analysis_grid(2.0, -60, 90))
+    south = out.values.sel(lat=slice(-60, 40))
+    assert south.isnull().all()
+    assert float(out.coverage.sel(lat=slice(46, 90)).min()) == pytest.approx(1.0)
