@@ -62,6 +62,8 @@ def shap_values(estimator, X: np.ndarray) -> np.ndarray:
         return effects - effects.mean(axis=0)
     import shap
 
+    if hasattr(estimator, "tree_model_"):
+        return np.asarray(shap.TreeExplainer(estimator.tree_model_).shap_values(estimator.transform(X)))
     return np.asarray(shap.TreeExplainer(estimator).shap_values(X))
 
 

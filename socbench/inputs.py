@@ -22,6 +22,7 @@ from .errors import InputDataError
 from .units import UnitError, conversion
 
 LAT, LON = "lat", "lon"
+_LAZY_BYTES = 256 * 2**20
 
 
 # ----------------------------------------------------------------- discovery
@@ -121,7 +122,9 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         if not Path(path).is_file():
             raise InputDataError("file not found", path=path, variable=variable)
         try:
-            ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True), chunks={})
+            # Large files stay lazy (dask, chunk by chunk); small ones are faster read whole.
+            chunks = {} if Path(path).stat().st_size > _LAZY_BYTES else None
+            ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True), chunks=chunks)
         except Exception as exc:  # netCDF4/h5py raise many types for corrupt files
             raise InputDataError(
                 f"cannot be read as netCDF ({type(exc).__name__}: {exc})", path=path, variable=variable
@@ -190,15 +193,10 @@ def canonical_grid(ds: xr.Dataset, variable: str, path) -> xr.Dataset:
     wrapped = ((lon + 180.0) % 360.0) - 180.0
     lon_bnds = lon_bnds + (wrapped - lon)[:, None]
     lat = np.asarray(ds[lat_name].values, dtype=float)
-    keep = {d: data[d] for d in data.dims if d not in (lat_name, lon_name)}
-    out = xr.Dataset(
-        {
-            variable: data.drop_vars([c for c in data.coords if c not in data.dims]).rename(
-                {lat_name: LAT, lon_name: LON}
-            ),
-        },
-        coords={**keep, LAT: lat, LON: wrapped},
-    )
+    renamed = data.drop_vars([c for c in data.coords if c not in data.dims]).rename({lat_name: LAT, lon_name: LON})
+    # assign_coords replaces values position by position; building a Dataset with
+    # new coords would instead align (reindex) the data on them.
+    out = renamed.assign_coords({LAT: lat, LON: wrapped}).to_dataset(name=variable)
     out[variable].attrs = dict(data.attrs)
     out["lat_bnds"] = ((LAT, "bnds"), np.clip(lat_bnds, -90.0, 90.0))
     out["lon_bnds"] = ((LON, "bnds"), lon_bnds)

@@ -138,9 +138,9 @@ class RegionMap:
     table: pd.DataFrame
     include_global: bool = True
 
-    def masks(self, land: xr.DataArray) -> dict[str, np.ndarray]:
+    def masks(self, land: np.ndarray) -> dict[str, np.ndarray]:
         """Region name -> boolean cell mask, ``global`` first."""
-        out = {GLOBAL: land.values.copy()} if self.include_global else {}
+        out = {GLOBAL: np.asarray(land).copy()} if self.include_global else {}
         for code, name in self.names.items():
             out[name] = self.codes.values == code
         return out

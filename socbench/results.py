@@ -43,7 +43,9 @@ class RunResult:
         Benchmark name.
     scores : DataFrame
         ``model, region, metric, value``; metric in :data:`METRICS` plus
-        ``importance_kendall_tau``. Scores are in [0, 1], higher is better.
+        ``importance_kendall_tau`` and the raw distances ``importance_distance``
+        and ``response_distance`` (lower is better). Scores are in [0, 1],
+        higher is better.
     ceiling : DataFrame
         ``product, region, metric, value``: each observation product scored
         against the others (leave-one-product-out), the observational ceiling.

@@ -10,7 +10,8 @@ Formulas (DESIGN.md, section Score):
 - tolerance score ``S = exp(-max(0, D - delta) / max(delta, delta_min))`` where
   ``delta`` is the obs-obs scale: the median pairwise distance between the
   products, or their median bootstrap spread if larger, floored at ``delta_min``;
-- importance distance: total variation ``1/2 sum |s_model - s_obs|``;
+- importance distance: total variation ``1/2 sum |s_model - s_obs|`` over the
+  variance shares (driver shares times CV R^2, plus the unexplained ``1 - R^2``);
 - response distance: ``sum_j s_obs_j ||f_model_j - f_obs_j|| / ||f_obs_j||``;
 - stock bias (ILAMB-style): ``exp(-max(|m - o| - u, 0) / |o|)``, u the
   inter-product standard deviation of the stock;
@@ -36,6 +37,19 @@ from .results import COMPONENTS
 def total_variation(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
     """Total-variation distance ``1/2 sum |a - b|`` between share vectors."""
     return 0.5 * np.abs(np.asarray(a) - np.asarray(b)).sum(axis=axis)
+
+
+def variance_shares(shares: np.ndarray, r2: float) -> np.ndarray:
+    """Shares of the variance of ln SOC: each driver's, then the unexplained part.
+
+    The importance shares (summing to 1) are scaled by the emulator's CV R^2
+    (clipped to [0, 1]) and ``1 - R^2`` is appended, so a dataset that the
+    drivers explain poorly differs from a well-explained one by that much.
+    """
+    explained = float(np.clip(r2, 0.0, 1.0)) if np.isfinite(r2) else 0.0
+    shares = np.asarray(shares, float)
+    tail = np.full(shares.shape[:-1] + (1,), 1.0 - explained)
+    return np.concatenate([shares * explained, tail], axis=-1)
 
 
 def response_distance(model: np.ndarray, obs: np.ndarray, obs_shares: np.ndarray, floor: float = 0.1) -> float:
@@ -125,6 +139,10 @@ class Explained:
     boot_curves: np.ndarray
     cv_r2: float
 
+    def variance_shares(self, boot: bool = False) -> np.ndarray:
+        """See :func:`variance_shares`; of the bootstrap replicates when ``boot``."""
+        return variance_shares(self.boot_shares if boot else self.shares, self.cv_r2)
+
 
 @dataclass
 class RegionData:
@@ -151,9 +169,12 @@ class ScoreSettings:
 
 
 def _importance_scale(products: list[str], explained: dict[str, Explained], delta_min: float) -> float:
-    pairwise = [total_variation(explained[a].shares, explained[b].shares) for a, b in permutations(products, 2)]
+    pairwise = [
+        total_variation(explained[a].variance_shares(), explained[b].variance_shares())
+        for a, b in permutations(products, 2)
+    ]
     spread = [
-        float(np.mean(total_variation(explained[p].boot_shares, explained[p].shares)))
+        float(np.mean(total_variation(explained[p].variance_shares(boot=True), explained[p].variance_shares())))
         for p in products
         if len(explained[p].boot_shares)
     ]
@@ -199,28 +220,30 @@ def score_against(
     """
     explained = region.explained
     centre_shares = np.mean([explained[p].shares for p in reference], axis=0)
+    centre_variance = np.mean([explained[p].variance_shares() for p in reference], axis=0)
     centre_curves = np.mean([explained[p].curves for p in reference], axis=0)
     own = explained[candidate]
     obs_r2 = float(np.median([explained[p].cv_r2 for p in reference]))
-    # A dataset the drivers explain less well than they explain the observations
-    # differs from them in a way that shares and curves alone cannot show.
-    explainability = float(np.clip(own.cv_r2 / obs_r2, 0.0, 1.0)) if obs_r2 > 0 else float("nan")
-    importance_distance = total_variation(own.shares, centre_shares)
+    # Curves of an emulator that explains less than the observations' emulators
+    # do are trusted only in proportion.
+    reliability = float(np.clip(own.cv_r2 / obs_r2, 0.0, 1.0)) if obs_r2 > 0 else float("nan")
+    importance_distance = total_variation(own.variance_shares(), centre_variance)
     response = response_distance(own.curves, centre_curves, centre_shares)
     scores = {
-        "importance": explainability
-        * tolerance_score(
+        "importance": tolerance_score(
             importance_distance,
             _importance_scale(scale_from, explained, settings.delta_min["importance"]),
             settings.delta_min["importance"],
         ),
-        "response": explainability
+        "response": reliability
         * tolerance_score(
             response,
             _response_scale(scale_from, explained, settings.delta_min["response"]),
             settings.delta_min["response"],
         ),
         "importance_kendall_tau": weighted_kendall_tau(own.shares, centre_shares),
+        "importance_distance": float(importance_distance),
+        "response_distance": float(response),
     }
     cells = _common_cells(region, [candidate, *scale_from])
     product_stocks = [_stock_pg(region.fields[p], region.weight, cells) for p in scale_from]

@@ -1,0 +1,192 @@
+"""A small but realistic :class:`~socbench.results.RunResult` for report tests.
+
+Three models (one with a hostile name), two observation products, three
+regions, three covariates, 10 x 20 difference maps and one failed dataset.
+Everything is derived from a seeded generator, so the result is reproducible.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from socbench.results import (
+    CEILING_COLUMNS,
+    COMPONENTS,
+    EMULATOR_COLUMNS,
+    ENVELOPE_IMPORTANCE_COLUMNS,
+    ENVELOPE_RESPONSE_COLUMNS,
+    FAILURE_COLUMNS,
+    IMPORTANCE_COLUMNS,
+    METRICS,
+    REGION_COLUMNS,
+    RESPONSE_COLUMNS,
+    SCORE_COLUMNS,
+    RunResult,
+    empty_table,
+)
+
+HOSTILE_MODEL = "<script>alert(1)</script>/../x"
+MODELS = ["CESM2", "IPSL-CM6A-LR", HOSTILE_MODEL]
+PRODUCTS = ["HWSD-like", "NCSCD-like"]
+REGIONS = ["global", "Tropical forest", "Tundra"]
+COVARIATES = ["temperature", "precipitation", "clay"]
+N_POINTS = 8
+FAILURE = ("BadModel", "model", "cSoil has units 'K', expected kg m-2 <b>not bold</b>")
+
+
+def make_fake_result(
+    seed: int = 0,
+    *,
+    models: list[str] | None = None,
+    regions: list[str] | None = None,
+    covariates: list[str] | None = None,
+    with_failure: bool = True,
+) -> RunResult:
+    """Build a fake run result.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of every random number drawn.
+    models, regions, covariates : list of str, optional
+        Override the defaults (e.g. to time a large page). ``regions`` must
+        start with ``"global"``.
+    with_failure : bool
+        Whether one dataset is listed as failed.
+
+    Returns
+    -------
+    RunResult
+    """
+    rng = np.random.default_rng(seed)
+    models = models or MODELS
+    regions = regions or REGIONS
+    covariates = covariates or COVARIATES
+    datasets = [(name, "model") for name in models] + [(name, "observation") for name in PRODUCTS]
+    return RunResult(
+        name="fake",
+        scores=_scores(rng, models, regions),
+        ceiling=_ceiling(rng, regions),
+        emulators=_emulators(rng, datasets, regions),
+        importances=_importances(rng, datasets, regions, covariates),
+        responses=_responses(rng, datasets, regions, covariates),
+        envelope_importance=_envelope_importance(rng, regions, covariates),
+        envelope_response=_envelope_response(rng, regions, covariates),
+        regions=_regions(regions),
+        failures=(
+            pd.DataFrame([FAILURE], columns=FAILURE_COLUMNS) if with_failure else empty_table(FAILURE_COLUMNS)
+        ),
+        difference_maps={name: _difference_map(rng) for name in models},
+        covariates=list(covariates),
+        provenance={
+            "socbench_version": "0.1.0",
+            "definition_hash": "3f2a9c0d5e",
+            "seeds": {"bootstrap": 1234, "cv": 99},
+            "inputs": {"HWSD-like": "sha256:ab12", "CESM2": "sha256:cd34"},
+        },
+    )
+
+
+def _scores(rng: np.random.Generator, models: list[str], regions: list[str]) -> pd.DataFrame:
+    rows = []
+    for model, region in itertools.product(models, regions):
+        components = {metric: float(rng.uniform(0.05, 0.99)) for metric in COMPONENTS}
+        if model == models[-1] and region == regions[-1]:
+            components["spatial_distribution"] = float("nan")  # e.g. too few cells
+        finite = [v for v in components.values() if np.isfinite(v)]
+        values = {"overall": float(np.mean(finite)), **components}
+        values["importance_kendall_tau"] = float(rng.uniform(-0.2, 0.9))
+        rows += [(model, region, metric, value) for metric, value in values.items()]
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def _ceiling(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
+    rows = [
+        (product, region, metric, float(rng.uniform(0.5, 1.0)))
+        for product, region, metric in itertools.product(PRODUCTS, regions, METRICS)
+    ]
+    return pd.DataFrame(rows, columns=CEILING_COLUMNS)
+
+
+def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
+    rows = []
+    for (name, kind), region in itertools.product(datasets, regions):
+        r2 = float(rng.uniform(0.55, 0.95))
+        if name == datasets[1][0] and region == regions[-1]:
+            r2 = 0.12  # one poor emulator, flagged
+        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, r2 >= 0.3))
+    return pd.DataFrame(rows, columns=EMULATOR_COLUMNS)
+
+
+def _shares(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.dirichlet(np.ones(n) * 2.0)
+
+
+def _importances(
+    rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str], covariates: list[str]
+) -> pd.DataFrame:
+    rows = []
+    for (name, kind), region in itertools.product(datasets, regions):
+        for covariate, share in zip(covariates, _shares(rng, len(covariates))):
+            spread = float(rng.uniform(0.01, 0.08))
+            rows.append((name, kind, region, covariate, share, max(share - spread, 0.0), share + spread))
+    return pd.DataFrame(rows, columns=IMPORTANCE_COLUMNS)
+
+
+def _envelope_importance(rng: np.random.Generator, regions: list[str], covariates: list[str]) -> pd.DataFrame:
+    rows = []
+    for region in regions:
+        for covariate, share in zip(covariates, _shares(rng, len(covariates))):
+            spread = float(rng.uniform(0.03, 0.15))
+            rows.append((region, covariate, share, max(share - spread, 0.0), share + spread))
+    return pd.DataFrame(rows, columns=ENVELOPE_IMPORTANCE_COLUMNS)
+
+
+def _curve(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    x = np.linspace(0.0, 1.0, N_POINTS)
+    y = rng.normal(0, 0.6) * np.tanh(3 * (x - rng.uniform(0.2, 0.8)))
+    return x, y - y.mean()
+
+
+def _responses(
+    rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str], covariates: list[str]
+) -> pd.DataFrame:
+    rows = []
+    for (name, kind), region, covariate in itertools.product(datasets, regions, covariates):
+        x, y = _curve(rng)
+        for point, (xi, yi) in enumerate(zip(x, y)):
+            rows.append((name, kind, region, covariate, point, xi, yi, yi - 0.1, yi + 0.1))
+    return pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
+
+
+def _envelope_response(rng: np.random.Generator, regions: list[str], covariates: list[str]) -> pd.DataFrame:
+    rows = []
+    for region, covariate in itertools.product(regions, covariates):
+        x, y = _curve(rng)
+        for point, (xi, yi) in enumerate(zip(x, y)):
+            rows.append((region, covariate, point, xi, yi, yi - 0.25, yi + 0.25))
+    return pd.DataFrame(rows, columns=ENVELOPE_RESPONSE_COLUMNS)
+
+
+def _regions(regions: list[str]) -> pd.DataFrame:
+    rows = []
+    for i, region in enumerate(regions):
+        n_cells = 1800 if region == "global" else 400 // (i + 1)
+        status = "insufficient data" if region == "Tundra" else "ok"
+        rows.append((region, n_cells, n_cells * 48_000.0, status, ",".join(PRODUCTS)))
+    return pd.DataFrame(rows, columns=REGION_COLUMNS)
+
+
+def _difference_map(rng: np.random.Generator) -> xr.DataArray:
+    lat = np.linspace(-85.5, 85.5, 10)
+    lon = np.linspace(-171.0, 171.0, 20)
+    values = rng.normal(0.0, 4.0, size=(lat.size, lon.size))
+    values[:2, :5] = np.nan  # ocean / no data
+    return xr.DataArray(
+        values, dims=("lat", "lon"), coords={"lat": lat, "lon": lon},
+        name="cSoil_difference", attrs={"units": "kg m-2"},
+    )
