@@ -134,9 +134,8 @@ class AdditiveGAM(RegressorMixin, BaseEstimator):
         from statsmodels.gam.api import BSplines, GLMGam
 
         X = np.asarray(X, dtype=float)
+        # Splines cannot extrapolate: predictions clip covariates to the training range.
         self.lower_, self.upper_ = X.min(axis=0), X.max(axis=0)
-        span = np.where(self.upper_ > self.lower_, self.upper_ - self.lower_, 1.0)
-        self.upper_ = self.lower_ + span
         self.splines_ = BSplines(X, df=[self.df] * X.shape[1], degree=[3] * X.shape[1])
         weights = None if sample_weight is None else np.asarray(sample_weight, float) / np.mean(sample_weight)
         model = GLMGam(

@@ -221,9 +221,13 @@ def page_names(models: Iterable[str]) -> dict[str, str]:
 def display_regions(result: RunResult) -> list[str]:
     """Regions in display order: ``"global"`` first, then as in ``result.regions``.
 
-    Regions that have scores but no row in ``result.regions`` come last.
+    Regions that have scores but no row in ``result.regions`` come last;
+    regions merged into others or absent (no scores at all) are left out of
+    the score tables (the regions table still lists them with their status).
     """
-    listed = list(result.region_names) + list(result.scores["region"]) + list(result.ceiling["region"])
+    scored = set(result.scores["region"]) | set(result.ceiling["region"])
+    listed = [r for r in result.region_names if r in scored or result.scores.empty]
+    listed += list(result.scores["region"]) + list(result.ceiling["region"])
     ordered = _unique(listed)
     if GLOBAL_REGION in ordered:
         ordered.remove(GLOBAL_REGION)

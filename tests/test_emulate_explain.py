@@ -1,0 +1,86 @@
+"""Emulators and explanations on tabular data with a known answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from socbench.emulate import cross_validated_r2, make_learner, spatial_blocks, weighted_r2
+from socbench.errors import DefinitionError
+from socbench.explain import EmulationTask, ale_curves, run_emulation
+
+
+def make_task(y_shift: float = 0.0, estimator: str = "gradient_boosting", explainer: str = "shap", n: int = 1500):
+    rng = np.random.default_rng(0)
+    lat = rng.uniform(-50, 70, n)
+    lon = rng.uniform(-180, 180, n)
+    X = rng.normal(size=(n, 4))
+    # planted: x0 strong and linear, x1 saturating, x2 weak, x3 irrelevant
+    y = 1.0 * X[:, 0] + 0.6 * np.tanh(X[:, 1]) + 0.2 * X[:, 2] + 0.05 * rng.normal(size=n)
+    grids = np.quantile(X, np.linspace(0.05, 0.95, 10), axis=0).T
+    return EmulationTask(
+        dataset="d", region="r", X=X, y=y + y_shift, weight=rng.uniform(0.5, 1.5, n), lat=lat, lon=lon,
+        grids=grids, estimator=estimator, params={} if estimator == "gam" else {"max_iter": 80},
+        explainer=explainer, response="ale", block_size=10.0, folds=3, bootstraps=2,
+        max_explain_cells=800, seed=7,
+    )
+
+
+@pytest.mark.parametrize("estimator", ["gradient_boosting", "gam"])
+def test_planted_importance_order_is_recovered(estimator):
+    result = run_emulation(make_task(estimator=estimator))
+    assert list(np.argsort(-result.shares)) == [0, 1, 2, 3]
+    assert result.cv_r2 > 0.9
+    assert result.shares.sum() == pytest.approx(1.0)
+    assert result.boot_shares.shape == (2, 4) and result.boot_curves.shape == (2, 4, 10)
+
+
+def test_permutation_explainer_agrees_on_the_strongest_driver():
+    result = run_emulation(make_task(explainer="permutation"))
+    assert np.argmax(result.shares) == 0
+
+
+def test_results_do_not_change_when_the_target_is_scaled():
+    # ln(c * SOC) = ln c + ln SOC: an arbitrary constant (not a power of two)
+    base = run_emulation(make_task())
+    scaled = run_emulation(make_task(y_shift=np.log(3.7)))
+    np.testing.assert_allclose(scaled.shares, base.shares, atol=1e-9)
+    np.testing.assert_allclose(scaled.curves, base.curves, atol=1e-9)
+    np.testing.assert_allclose(scaled.boot_shares, base.boot_shares, atol=1e-9)
+    assert scaled.cv_r2 == pytest.approx(base.cv_r2, abs=1e-9)
+
+
+def test_ale_curves_recover_shapes():
+    task = make_task(estimator="gam")
+    model = make_learner("gam", {}, 0).fit(task.X, task.y, sample_weight=task.weight)
+    curves = ale_curves(model, task.X, task.weight, task.grids)
+    np.testing.assert_allclose(curves.mean(axis=1), 0.0, atol=1e-12)  # centred
+    linear = np.polyfit(task.grids[0], curves[0], 1)[0]
+    assert linear == pytest.approx(1.0, rel=0.1)
+    assert np.all(np.diff(curves[1]) > 0)  # tanh: increasing ...
+    slopes = np.diff(curves[1]) / np.diff(task.grids[1])
+    assert slopes[len(slopes) // 2] > slopes[0]  # ... steepest in the middle
+    assert np.ptp(curves[3]) < 0.1  # irrelevant covariate: flat
+
+
+def test_spatial_blocks_and_cv():
+    lat, lon = np.array([0.5, 9.5, 10.5, -0.5]), np.array([0.5, 9.5, 0.5, 0.5])
+    blocks = spatial_blocks(lat, lon, 10.0)
+    assert blocks[0] == blocks[1] != blocks[2] != blocks[3]
+    task = make_task()
+    groups = spatial_blocks(task.lat, task.lon, 10.0)
+    model = make_learner("gradient_boosting", {"max_iter": 50}, 0)
+    assert 0.8 < cross_validated_r2(model, task.X, task.y, task.weight, groups, 3) <= 1.0
+
+
+def test_weighted_r2():
+    y = np.array([1.0, 2.0, 3.0])
+    assert weighted_r2(y, y, np.ones(3)) == 1.0
+    assert weighted_r2(y, np.full(3, 2.0), np.ones(3)) == 0.0
+
+
+def test_unknown_learner_is_a_definition_error():
+    with pytest.raises(DefinitionError, match="unknown learner 'xgb'.*gradient_boosting"):
+        make_learner("xgb", {}, 0)
+    with pytest.raises(DefinitionError, match="learner.params"):
+        make_learner("gradient_boosting", {"n_trees": 3}, 0)
