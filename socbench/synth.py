@@ -84,7 +84,9 @@ factors), so the period mean recovers the climatology. Roles:
   stock equals the observed truth's. Right stock, wrong reasons.
 - ``SYN-DOUBLE``: the faithful process on the faithful model's climate, x2. Right reasons,
   wrong stock.
-- ``SYN-UNRELATED``: exp(0.6 z) rescaled to the observed global stock.
+- ``SYN-UNRELATED``: exp(0.6 z) rescaled to the observed global stock, where z
+  has shorter features (|k| 12..24) than the drivers, so that the drivers
+  cannot stand in for location: the field is unrelated to them.
 
 Everything written, and measured (stocks, correlations), is also described in
 ``<outdir>/truth.json``.
