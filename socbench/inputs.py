@@ -22,7 +22,8 @@ from .errors import InputDataError
 from .units import UnitError, conversion
 
 LAT, LON = "lat", "lon"
-_LAZY_BYTES = 256 * 2**20
+_LAZY_BYTES = 32 * 2**20
+_TILE = 1024  # cells per side of a lazy horizontal tile
 
 
 # ----------------------------------------------------------------- discovery
@@ -278,8 +279,13 @@ def read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
     path = request.paths[0]
     ds = open_variable(list(request.paths), request.variable)
     ds = canonical_grid(ds, request.variable, path)
+    if ds[request.variable].chunks is not None:
+        # Large inputs stay lazy: horizontal tiles bound the memory of every later step.
+        ds = ds.chunk({LAT: _TILE, LON: _TILE})
     calendar = calendar_of(ds)
-    mean = period_mean(ds, request.variable, start, end, path).load()
+    mean = period_mean(ds, request.variable, start, end, path)
+    if mean.chunks is None:
+        mean = mean.load()
     source_units = request.declared_units or ds[request.variable].attrs.get("units")
     if not source_units:
         raise InputDataError(
@@ -291,22 +297,26 @@ def read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
         convert = conversion(source_units, request.units, calendar)
     except UnitError as exc:
         raise InputDataError(f"{exc}; expected units convertible to {request.units!r}", path, request.variable) from None
-    values = convert(mean.values.astype(float))
+    values = xr.apply_ufunc(convert, mean.astype(float), dask="parallelized", output_dtypes=[float])
     _check_values(values, request, path)
     out = ds[["lat_bnds", "lon_bnds"]].copy()
-    out[request.variable] = ((LAT, LON), values, {"units": request.units, "source_units": source_units})
+    out[request.variable] = values.assign_attrs(units=request.units, source_units=source_units)
     out.attrs["source_files"] = [str(p) for p in request.paths]
     return out
 
 
-def _check_values(values: np.ndarray, request: FieldRequest, path) -> None:
+def _check_values(values: xr.DataArray, request: FieldRequest, path) -> None:
+    """All-missing and negative values; one pass over lazy data."""
+    import dask
+
     finite = np.isfinite(values)
-    if not finite.any():
+    negative = (values < 0) & finite
+    any_finite, n_negative, minimum = dask.compute(finite.any(), negative.sum(), values.min())
+    if not bool(any_finite):
         raise InputDataError("all values are missing (NaN or fill value) over the period", path, request.variable)
-    if request.non_negative and (values[finite] < 0).any():
-        count = int((values[finite] < 0).sum())
+    if request.non_negative and int(n_negative) > 0:
         raise InputDataError(
-            f"{count} cells have negative values (min {values[finite].min():.3g} {request.units}); "
+            f"{int(n_negative)} cells have negative values (min {float(minimum):.3g} {request.units}); "
             "expected a non-negative stock",
             path,
             request.variable,
