@@ -3,8 +3,11 @@
 Only argument parsing, progress display and exit codes live here; the science
 is in the pipeline modules.
 
-Exit codes: 0 success; 1 a run finished but some datasets failed (partial);
-2 nothing could be run (bad definition or input); 130 interrupted.
+Exit codes of ``run``/``demo``: 0 success; 1 a run finished but some
+datasets failed (partial); 2 nothing could be run (bad definition or input).
+Of ``check``: 0 no regression; 1 a regression beyond the tolerance (or the
+new model could not be scored); 2 could not run (bad input, corrupt or
+mismatched bundle). 130: interrupted.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from . import __version__
 from .errors import SocbenchError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
+EXIT_REGRESSION = 1  # socbench check: a score dropped beyond the tolerance
 
 
 def _progress(quiet: bool):
@@ -56,12 +60,20 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
-def _run_and_report(definition, root, out: Path, workers: int, quiet: bool) -> int:
+def _cache(args):
+    from .cache import TaskCache, default_cache_dir
+
+    if getattr(args, "no_cache", False):
+        return None
+    return TaskCache(Path(args.cache) if getattr(args, "cache", None) else default_cache_dir())
+
+
+def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cache=None) -> int:
     from .pipeline import run
     from .report import summary_table, write_report
 
     progress = _progress(quiet)
-    result = run(definition, root, workers=workers, progress=progress)
+    result = run(definition, root, workers=workers, progress=progress, cache=cache)
     progress("writing report")
     index = write_report(result, out)
     print(summary_table(result))
@@ -75,7 +87,80 @@ def _cmd_run(args) -> int:
     from .config import load_definition
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
-    return _run_and_report(definition, root, Path(args.out), args.workers, args.quiet)
+    return _run_and_report(definition, root, Path(args.out), args.workers, args.quiet, _cache(args))
+
+
+def _cmd_reference_build(args) -> int:
+    from .config import load_definition
+    from .pipeline import run
+    from .reference import save_reference
+
+    definition, root = load_definition(args.definition, data_root=args.data_root)
+    progress = _progress(args.quiet)
+    result = run(definition, root, workers=args.workers, progress=progress, cache=_cache(args))
+    out = save_reference(result.reference, result, args.out)
+    size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
+    print(f"reference bundle written to {out} ({size:.2f} MB; {len(result.models)} baseline models)")
+    return EXIT_PARTIAL if result.status == "partial" else EXIT_OK
+
+
+def _parse_models(pairs: list[str]) -> dict[str, str]:
+    models = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name or not path:
+            raise SocbenchError(f"--model {pair!r}: expected NAME=PATH_OR_GLOB")
+        if name in models:
+            raise SocbenchError(f"--model: duplicated model name {name!r}")
+        models[name] = path
+    return models
+
+
+def _bundle_path(name: str) -> Path:
+    from .resources import resource_dir
+
+    path = Path(name)
+    if path.is_dir() or path.is_absolute() or len(path.parts) > 1:
+        return path
+    return resource_dir("reference") / name
+
+
+def _cmd_check(args) -> int:
+    from .check import check, junit_xml, markdown_summary
+    from .config import load_definition
+    from .report import write_report
+
+    definition, _ = load_definition(args.definition)
+    progress = _progress(args.quiet)
+    outcome = check(
+        definition,
+        _bundle_path(args.reference),
+        _parse_models(args.model),
+        baseline=args.baseline,
+        baseline_scores=args.baseline_scores,
+        tolerance=args.tolerance,
+        workers=args.workers,
+        progress=progress,
+        cache=_cache(args),
+    )
+    out = Path(args.out)
+    index = write_report(outcome.result, out)
+    summary = markdown_summary(outcome)
+    for path, text in ((Path(args.markdown) if args.markdown else out / "summary.md", summary),
+                       (Path(args.junit) if args.junit else out / "junit.xml", junit_xml(outcome))):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as handle:
+            handle.write(summary)
+    regressions = outcome.regressions
+    print(f"socbench check: {'passed' if outcome.passed else 'FAILED'} against {outcome.baseline} "
+          f"(tolerance {outcome.tolerance:g}): {len(regressions)} regressed cell(s)")
+    for row in regressions.head(20).itertuples():
+        print(f"  {row.model} / {row.region} / {row.metric}: {row.baseline:.3f} -> {row.new:.3f} ({row.status})")
+    print(f"Scorecard: {index}")
+    return EXIT_OK if outcome.passed else EXIT_REGRESSION
 
 
 def _cmd_demo(args) -> int:
@@ -90,7 +175,12 @@ def _cmd_demo(args) -> int:
         progress(f"generating the synthetic world in {world}")
         make_world(world, seed=0, resolution=2.0)
     definition, root = load_definition(benchmark_path("demo"), data_root=world)
-    return _run_and_report(definition, root, out, args.workers, args.quiet)
+    return _run_and_report(definition, root, out, args.workers, args.quiet, _cache(args))
+
+
+def _add_cache_options(parser) -> None:
+    parser.add_argument("--cache", help="task cache directory (default: $SOCBENCH_CACHE or ~/.cache/socbench)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--world", help="where to write/reuse the synthetic world (default: beside --out)")
     demo.add_argument("--workers", type=int, default=workers_default, help="worker processes")
     demo.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_cache_options(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     run = commands.add_parser("run", help="run a benchmark definition")
@@ -116,7 +207,35 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-root", help="override the definition's data_root")
     run.add_argument("--workers", type=int, default=workers_default, help="worker processes")
     run.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_cache_options(run)
     run.set_defaults(handler=_cmd_run)
+
+    reference = commands.add_parser("reference", help="reference bundles for `socbench check`")
+    reference_commands = reference.add_subparsers(dest="reference_command", required=True)
+    build = reference_commands.add_parser("build", help="run a definition and store its observational envelope")
+    build.add_argument("definition", help="benchmark YAML file")
+    build.add_argument("--out", required=True, help="bundle directory, e.g. reference/NAME")
+    build.add_argument("--data-root", help="override the definition's data_root")
+    build.add_argument("--workers", type=int, default=workers_default, help="worker processes")
+    build.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_cache_options(build)
+    build.set_defaults(handler=_cmd_reference_build)
+
+    check = commands.add_parser("check", help="CI gate: score a new model version against a reference bundle")
+    check.add_argument("definition", help="benchmark YAML file the bundle was built with")
+    check.add_argument("--reference", required=True, help="bundle directory, or the name of a shipped bundle (demo)")
+    check.add_argument("--model", action="append", required=True, metavar="NAME=PATH_OR_GLOB",
+                       help="new model version: name and a directory (searched recursively) or glob; repeatable")
+    check.add_argument("--baseline", help="model of the baseline to compare with (default: the same name)")
+    check.add_argument("--baseline-scores", help="a previous scores.csv to use as baseline instead of the bundle's")
+    check.add_argument("--tolerance", type=float, default=0.02, help="allowed score drop (default 0.02)")
+    check.add_argument("--out", default="socbench-check", help="scorecard directory (default: socbench-check)")
+    check.add_argument("--markdown", help="Markdown summary path (default: OUT/summary.md)")
+    check.add_argument("--junit", help="JUnit XML path (default: OUT/junit.xml)")
+    check.add_argument("--workers", type=int, default=workers_default, help="worker processes")
+    check.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_cache_options(check)
+    check.set_defaults(handler=_cmd_check)
 
     validate = commands.add_parser("validate", help="check a benchmark definition")
     validate.add_argument("definition")

@@ -35,6 +35,15 @@ class TargetSpec(_Strict):
         default_factory=list,
         description="Model variables added to the target, e.g. [cLitter] (same table and units).",
     )
+    prefer: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Model variables to read for the target, in order of preference (same table), e.g. "
+            "[cSoilAbove1m, cSoil]: a model's first one present is used (cSoilAbove1m is the 0-1 m "
+            "stock, comparable with 0-1 m products); list the target itself last to fall back to it. "
+            "Empty: the target variable only."
+        ),
+    )
 
 
 class ModelSource(_Strict):
@@ -95,7 +104,25 @@ class ExplicitModel(_Strict):
 class ModelsSpec(_Strict):
     """Where to find model output."""
 
-    drs_root: str | None = Field(None, description="Root of a CMIP6 DRS tree (relative to data_root).")
+    drs_root: str | None = Field(
+        None, description="Root of a CMIP DRS tree, the CMIP6/CMIP5 directory or its parent (relative to data_root)."
+    )
+    layout: Literal["cmip6", "cmip5"] = Field(
+        "cmip6",
+        description=(
+            "Directory layout of drs_root: cmip6 (activity/institution/source/experiment/member/table/"
+            "variable/grid/version) or cmip5 (ESGF: product/institute/model/experiment/frequency/realm/"
+            "table/ensemble/version/variable)."
+        ),
+    )
+    catalog: str | None = Field(
+        None,
+        description=(
+            "An intake-esm (ESM collection) catalogue: JSON file whose catalog_file CSV lists source_id, "
+            "experiment_id, member_id, table_id, variable_id, grid_label, version and path (relative to data_root). "
+            "Used instead of walking a DRS tree; may be combined with drs_root and explicit models."
+        ),
+    )
     experiment: str = "historical"
     member: Literal["first", "mean"] = Field("first", description="Which ensemble member(s) to use.")
     include: list[str] | None = Field(None, description="Only these source_ids (default: every one found).")
@@ -104,8 +131,8 @@ class ModelsSpec(_Strict):
 
     @model_validator(mode="after")
     def _some_source(self) -> "ModelsSpec":
-        if self.drs_root is None and not self.explicit:
-            raise ValueError("give 'drs_root' or a list of 'explicit' models")
+        if self.drs_root is None and self.catalog is None and not self.explicit:
+            raise ValueError("give 'drs_root', 'catalog' or a list of 'explicit' models")
         names = [m.name for m in self.explicit]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
@@ -256,6 +283,9 @@ class Definition(_Strict):
         """Content hash of the named top-level sections (all when none given)."""
         data = self.model_dump(mode="json")
         chosen = {k: data[k] for k in (sections or sorted(data))}
+        if "covariates" in chosen:
+            # Covariate order is the column order of every table: it matters.
+            chosen["covariate_order"] = list(self.covariates)
         return hashlib.sha256(json.dumps(chosen, sort_keys=True).encode()).hexdigest()
 
 

@@ -10,8 +10,7 @@ by their CF attributes (cf-xarray), never by their names.
 from __future__ import annotations
 
 import glob
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cf_xarray  # noqa: F401  (registers the .cf accessor)
@@ -24,6 +23,7 @@ from .units import UnitError, conversion
 LAT, LON = "lat", "lon"
 _LAZY_BYTES = 32 * 2**20
 _TILE = 1024  # cells per side of a lazy horizontal tile
+_GEOTIFF_SUFFIXES = (".tif", ".tiff")
 
 
 # ----------------------------------------------------------------- discovery
@@ -44,73 +44,14 @@ def resolve_paths(root: Path, pattern: str) -> list[Path]:
     return matches
 
 
-@dataclass
-class ModelFiles:
-    """The files of one model: variable name -> files (time series in order)."""
-
-    name: str
-    member: str
-    files: dict[str, list[Path]] = field(default_factory=dict)
-
-
-_MEMBER_NUMBERS = re.compile(r"\d+")
-
-
-def _member_key(member: str) -> tuple:
-    return tuple(int(n) for n in _MEMBER_NUMBERS.findall(member)) or (0,)
-
-
-def discover_cmip6(drs_root: Path, experiment: str, target: str, variables: dict[str, str]) -> dict[str, ModelFiles]:
-    """Find models in a CMIP6 DRS tree.
-
-    Layout: ``activity/institution/source_id/experiment/member/table/variable/grid/version/*.nc``
-    under ``drs_root`` (the ``CMIP6`` directory). The latest version of each
-    (member, table, variable, grid) is used; among members, the first (by
-    realisation, initialisation, physics, forcing indices) that has the target.
-
-    Parameters
-    ----------
-    drs_root : Path
-    experiment : str
-    target : str
-        The target variable; models without it are not land models and are skipped.
-    variables : dict
-        Variable name -> CMIP table, for every variable wanted (target included).
-    """
-    if not drs_root.is_dir():
-        raise InputDataError("CMIP6 DRS root directory not found", path=drs_root)
-    found: dict[tuple[str, str, str], dict[str, Path]] = {}
-    for version_dir in sorted(drs_root.glob(f"*/*/*/{experiment}/*/*/*/*/v*")):
-        grid_dir = version_dir.parent
-        var_dir = grid_dir.parent
-        table_dir = var_dir.parent
-        member_dir = table_dir.parent
-        source = member_dir.parent.parent.name
-        if variables.get(var_dir.name) != table_dir.name and var_dir.name not in ("sftlf", "areacella"):
-            continue
-        key = (source, member_dir.name, var_dir.name)
-        latest = found.setdefault(key, {})
-        if grid_dir.name not in latest or version_dir.name > latest[grid_dir.name].name:
-            latest[grid_dir.name] = version_dir
-    models: dict[str, ModelFiles] = {}
-    sources = sorted({s for s, _, v in found if v == target})
-    for source in sources:
-        members = sorted({m for s, m, v in found if s == source and v == target}, key=_member_key)
-        member = members[0]
-        files = {}
-        for (s, m, var), grids in found.items():
-            if s == source and m == member:
-                version_dir = grids[sorted(grids)[0]]
-                files[var] = sorted(version_dir.glob("*.nc"))
-        models[source] = ModelFiles(name=source, member=member, files=files)
-    return models
-
-
 # ----------------------------------------------------------------- opening
 
 
 def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
     """Open ``variable`` from one file or a multi-file time series, lazily.
+
+    A ``.tif``/``.tiff`` file is read as a single-band GeoTIFF map (see
+    :func:`open_geotiff`); ``variable`` is then only the name given to its data.
 
     Raises
     ------
@@ -122,6 +63,12 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
     for path in paths:
         if not Path(path).is_file():
             raise InputDataError("file not found", path=path, variable=variable)
+        if Path(path).suffix.lower() in _GEOTIFF_SUFFIXES:
+            if len(paths) > 1:
+                raise InputDataError(
+                    f"a GeoTIFF product must be a single file ({len(paths)} files match)", path=path, variable=variable
+                )
+            return open_geotiff(Path(path), variable)
         try:
             # Large files stay lazy (dask, chunk by chunk); small ones are faster read whole.
             chunks = {} if Path(path).stat().st_size > _LAZY_BYTES else None
@@ -142,6 +89,66 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         raise InputDataError(f"files cannot be joined along time ({exc})", path=paths[0], variable=variable) from None
 
 
+def open_geotiff(path: Path, variable: str) -> xr.Dataset:
+    """Open a single-band GeoTIFF map as a Dataset whose data variable is ``variable``.
+
+    GeoTIFFs hold no variable names, so ``variable`` is only a label. Nodata cells
+    become NaN and the file's scale/offset are applied. The CRS must be geographic
+    (e.g. EPSG:4326): its x/y axes then get CF longitude/latitude attributes. The
+    ``units`` tag, when present, becomes the ``units`` attribute. There is no time
+    axis (maps). Large files are opened lazily (dask), like netCDF.
+
+    Raises
+    ------
+    InputDataError
+        If rioxarray is not installed, the file cannot be read, has several bands,
+        no CRS or a projected CRS.
+    """
+    try:
+        import rioxarray
+    except ImportError:
+        raise InputDataError(
+            "GeoTIFF input needs the optional dependency: pip install socbench[geotiff]", path=path, variable=variable
+        ) from None
+    chunks = {"band": 1, "y": _TILE, "x": _TILE} if path.stat().st_size > _LAZY_BYTES else None
+    try:
+        data = rioxarray.open_rasterio(path, mask_and_scale=True, chunks=chunks)
+    except Exception as exc:  # rasterio raises RasterioIOError and others for unreadable files
+        raise InputDataError(
+            f"cannot be read as GeoTIFF ({type(exc).__name__}: {exc})", path=path, variable=variable
+        ) from None
+    if not isinstance(data, xr.DataArray) or set(data.dims) != {"band", "y", "x"}:
+        raise InputDataError("not a single raster (GeoTIFF with subdatasets?)", path=path, variable=variable)
+    if data.sizes["band"] != 1:
+        raise InputDataError(
+            f"GeoTIFF has {data.sizes['band']} bands; expected a single-band map (extract one band first, "
+            "e.g. `gdal_translate -b 1`)",
+            path=path,
+            variable=variable,
+        )
+    crs = data.rio.crs
+    if crs is None:
+        raise InputDataError(
+            "GeoTIFF has no coordinate reference system; expected a geographic one such as EPSG:4326 "
+            "(if the axes are longitude/latitude, set it with `gdal_edit.py -a_srs EPSG:4326`)",
+            path=path,
+            variable=variable,
+        )
+    if not crs.is_geographic:
+        raise InputDataError(
+            f"GeoTIFF is in a projected coordinate reference system ({crs.to_string()}); socbench needs "
+            "geographic longitude/latitude: reproject it to EPSG:4326 first (e.g. `gdalwarp -t_srs EPSG:4326`)",
+            path=path,
+            variable=variable,
+        )
+    data = data.squeeze("band", drop=True).drop_vars([c for c in data.coords if c not in data.dims])
+    data.attrs = {k: v for k, v in data.attrs.items() if k not in ("scale_factor", "add_offset", "_FillValue")}
+    data.encoding.pop("grid_mapping", None)
+    data["x"].attrs = {"standard_name": "longitude", "units": "degrees_east", "axis": "X"}
+    data["y"].attrs = {"standard_name": "latitude", "units": "degrees_north", "axis": "Y"}
+    return data.to_dataset(name=variable)
+
+
 def _axis_name(ds: xr.Dataset, variable: str, key: str, path) -> str:
     names = ds[variable].cf.coordinates.get(key, []) or ds.cf.coordinates.get(key, [])
     if not names:
@@ -154,7 +161,9 @@ def _axis_name(ds: xr.Dataset, variable: str, key: str, path) -> str:
     name = names[0]
     if ds[name].ndim != 1:
         raise InputDataError(
-            f"{key} is two-dimensional (curvilinear grid): install the optional xesmf backend to regrid it",
+            f"{key} is two-dimensional (curvilinear grid), which socbench cannot regrid yet "
+            "(the xesmf backend handles rectilinear grids only); remap the file to a regular "
+            "latitude-longitude grid first (e.g. `cdo remapcon`)",
             path=path,
             variable=variable,
         )
@@ -168,13 +177,29 @@ def _edges_from_centres(centres: np.ndarray) -> np.ndarray:
     return np.concatenate([[first], mid, [last]])
 
 
+def _usable_bounds(bounds: np.ndarray, centres: np.ndarray, order: np.ndarray) -> bool:
+    """Whether file bounds contain their centres and tile the axis without gaps or overlaps."""
+    if not np.all(np.isfinite(bounds)) or not np.all((bounds[:, 0] <= centres) & (centres <= bounds[:, 1])):
+        return False
+    ordered = bounds[order]
+    width = float(np.median(ordered[:, 1] - ordered[:, 0]))
+    return bool(np.allclose(ordered[1:, 0], ordered[:-1, 1], rtol=0.0, atol=max(1e-3 * width, 1e-4)))
+
+
 def _bounds(ds: xr.Dataset, name: str) -> np.ndarray:
-    """(n, 2) cell bounds of coordinate ``name``: from the file, else inferred."""
-    bounds_name = ds[name].attrs.get("bounds")
-    if bounds_name in ds.variables and ds[bounds_name].shape == (ds.sizes[name], 2):
-        return np.sort(np.asarray(ds[bounds_name].values, dtype=float), axis=1)
+    """(n, 2) cell bounds of coordinate ``name``: from the file, else inferred.
+
+    File bounds that do not contain their centres or leave gaps/overlaps between
+    neighbouring cells (e.g. FGOALS-f3-L ``gr``: 0.8 deg wide cells 1 deg apart)
+    are replaced by bounds inferred from the centres.
+    """
     centres = np.asarray(ds[name].values, dtype=float)
     order = np.argsort(centres)
+    bounds_name = ds[name].attrs.get("bounds")
+    if bounds_name in ds.variables and ds[bounds_name].shape == (ds.sizes[name], 2):
+        bounds = np.sort(np.asarray(ds[bounds_name].values, dtype=float), axis=1)
+        if _usable_bounds(bounds, centres, order):
+            return bounds
     edges = _edges_from_centres(centres[order])
     bounds = np.empty((len(centres), 2))
     bounds[order, 0], bounds[order, 1] = edges[:-1], edges[1:]
@@ -188,6 +213,17 @@ def canonical_grid(ds: xr.Dataset, variable: str, path) -> xr.Dataset:
     """
     lat_name = _axis_name(ds, variable, "latitude", path)
     lon_name = _axis_name(ds, variable, "longitude", path)
+    lat_dim, lon_dim = ds[lat_name].dims[0], ds[lon_name].dims[0]
+    if lat_dim == lon_dim:
+        raise InputDataError(
+            f"latitude and longitude share the dimension {lat_dim!r} (unstructured grid, e.g. ICON, FESOM or "
+            "MPAS output): not supported; remap the file to a regular latitude-longitude grid first "
+            "(e.g. cdo remapcon)",
+            path=path,
+            variable=variable,
+        )
+    # 1-D axes stored as auxiliary coordinates along other dimensions (lat(y), lon(x))
+    ds = ds.swap_dims({d: n for d, n in ((lat_dim, lat_name), (lon_dim, lon_name)) if d != n})
     lat_bnds, lon_bnds = _bounds(ds, lat_name), _bounds(ds, lon_name)
     data = ds[variable]
     lon = np.asarray(ds[lon_name].values, dtype=float)

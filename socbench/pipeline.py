@@ -27,7 +27,9 @@ from . import __version__
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .explain import EmulationResult, EmulationTask, run_emulation
-from .inputs import FieldRequest, ModelFiles, discover_cmip6, read_field, resolve_paths
+from .discover import ModelFiles
+from .discover import discover_models as discover_drs_models
+from .inputs import FieldRequest, read_field, resolve_paths
 from .regions import GLOBAL, RegionContext, build_regions
 from .regrid import analysis_grid, regridder
 from .results import (
@@ -74,10 +76,27 @@ class Context:
     weight: np.ndarray  # cell area x reference land fraction
     regrid: Callable
     files: list[str] = field(default_factory=list)
+    regions: dict[str, np.ndarray] = field(default_factory=dict)  # name -> cell mask, global first
+    grids: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (p, K) response grid
+    region_table: pd.DataFrame | None = None  # every region of the scheme, with its status
 
     @property
     def covariate_names(self) -> list[str]:
         return list(self.definition.covariates)
+
+
+@dataclass
+class Reference:
+    """The observation side of a run: context, products and their emulations.
+
+    Everything ``socbench check`` needs to score a new model; saved and loaded
+    by :mod:`socbench.reference`.
+    """
+
+    context: Context
+    products: list[Prepared]
+    emulations: dict[tuple[str, str], EmulationResult]
+    failures: list[dict] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ prepare
@@ -110,7 +129,14 @@ def prepare_context(definition: Definition, root: Path, progress: Progress = _si
     land_fraction = np.min(coverages, axis=0)
     land = (land_fraction > 0) & np.all(np.isfinite(obs_covariates), axis=0)
     weight = np.where(land, grid["cell_area"].values * land_fraction, 0.0)
-    return Context(definition, root, grid, obs_covariates, land, weight, regrid, files)
+    context = Context(definition, root, grid, obs_covariates, land, weight, regrid, files)
+    region_map = _regions(context)
+    context.regions = {name: mask & land for name, mask in region_map.masks(land).items()}
+    context.grids = {
+        name: response_grids(context, mask, definition.learner.grid_points) for name, mask in context.regions.items()
+    }
+    context.region_table = region_map.table
+    return context
 
 
 def prepare_observation(context: Context, name: str) -> Prepared:
@@ -138,10 +164,21 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
     for covariate in definition.covariates.values():
         if covariate.model is not None:
             wanted[covariate.model.variable] = covariate.model.table
+    prefer = {definition.target.variable: list(definition.target.prefer)} if definition.target.prefer else None
     models: dict[str, ModelFiles] = {}
     if spec.drs_root:
-        found = discover_cmip6(context.root / spec.drs_root, spec.experiment, definition.target.variable, wanted)
-        models.update({k: v for k, v in found.items() if (spec.include is None or k in spec.include)})
+        found = discover_drs_models(
+            context.root / spec.drs_root,
+            spec.layout,
+            spec.experiment,
+            wanted,
+            definition.target.variable,
+            spec.member,
+            spec.include,
+            spec.exclude,
+            prefer,
+        )
+        models.update(found)
     for explicit in spec.explicit:
         files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
@@ -150,13 +187,16 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
     return models
 
 
-def _model_request(model: ModelFiles, variable: str, units: str, non_negative: bool = False) -> FieldRequest:
-    if variable not in model.files or not model.files[variable]:
+def _model_request(
+    model: ModelFiles, variable: str, units: str, non_negative: bool = False, files: dict | None = None, member: str | None = None
+) -> FieldRequest:
+    files = model.files if files is None else files
+    if variable not in files or not files[variable]:
         raise InputDataError(
-            f"model {model.name!r} has no files for variable {variable!r} (member {model.member}); "
-            f"variables found: {', '.join(sorted(model.files)) or 'none'}"
+            f"model {model.name!r} has no files for variable {variable!r} (member {member or model.member}); "
+            f"variables found: {', '.join(sorted(files)) or 'none'}"
         )
-    return FieldRequest(tuple(model.files[variable]), variable, units, non_negative=non_negative)
+    return FieldRequest(tuple(files[variable]), model.file_variable(variable), units, non_negative=non_negative)
 
 
 def prepare_model(context: Context, model: ModelFiles) -> Prepared:
@@ -170,11 +210,17 @@ def prepare_model(context: Context, model: ModelFiles) -> Prepared:
     files: list[str] = []
 
     def regridded(variable: str, units: str, non_negative: bool = False) -> np.ndarray:
-        ds = read_field(_model_request(model, variable, units, non_negative), start, end)
-        files.extend(ds.attrs["source_files"])
-        weights = None if land_fraction is None else land_fraction.reindex_like(ds[variable], method="nearest")
-        values, _ = _to_grid(context.grid, ds, variable, context.regrid, weights)
-        return values
+        # member "mean": each member is read and regridded, then the fields are averaged
+        members = []
+        for member, member_files in zip(model.members, model.files_by_member()):
+            request = _model_request(model, variable, units, non_negative, member_files, member)
+            ds = read_field(request, start, end)
+            files.extend(ds.attrs["source_files"])
+            name = request.variable
+            weights = None if land_fraction is None else land_fraction.reindex_like(ds[name], method="nearest")
+            values, _ = _to_grid(context.grid, ds, name, context.regrid, weights)
+            members.append(values)
+        return members[0] if len(members) == 1 else np.mean(members, axis=0)
 
     target = definition.target
     soc = regridded(target.variable, target.units, non_negative=True)
@@ -214,14 +260,14 @@ def _coverage_share(dataset: Prepared, mask: np.ndarray, context: Context) -> fl
     return float(context.weight[mask & dataset.valid(context.land)].sum() / total)
 
 
-def build_tasks(context: Context, datasets: list[Prepared], regions: dict[str, np.ndarray]) -> list[EmulationTask]:
+def build_tasks(context: Context, datasets: list[Prepared]) -> list[EmulationTask]:
     """One emulation task per (dataset, region) with enough cells."""
     definition = context.definition
     learner = definition.learner
     lat2d, lon2d = np.meshgrid(context.grid["lat"].values, context.grid["lon"].values, indexing="ij")
     tasks = []
-    for region, mask in regions.items():
-        grids = response_grids(context, mask & context.land, learner.grid_points)
+    for region, mask in context.regions.items():
+        grids = context.grids[region]
         for dataset in datasets:
             cells = mask & dataset.valid(context.land) & (context.weight > 0)
             if cells.sum() < definition.regions.min_cells:
@@ -252,29 +298,107 @@ def build_tasks(context: Context, datasets: list[Prepared], regions: dict[str, n
     return tasks
 
 
-def execute(tasks: list[EmulationTask], workers: int, progress: Progress = _silent) -> dict[tuple[str, str], EmulationResult]:
-    """Run emulation tasks, in worker processes when ``workers > 1``."""
-    results: dict[tuple[str, str], EmulationResult] = {}
+def execute(
+    tasks: list[EmulationTask], workers: int, progress: Progress = _silent, cache=None
+) -> dict[tuple[str, str], EmulationResult]:
+    """Run emulation tasks, in worker processes when ``workers > 1``.
 
-    def record(done: EmulationResult) -> None:
+    With a :class:`~socbench.cache.TaskCache`, cached results are reused and
+    new ones stored; the results are the same either way.
+    """
+    results: dict[tuple[str, str], EmulationResult] = {}
+    pending = []
+    for task in tasks:
+        cached = cache.load(task) if cache is not None else None
+        if cached is None:
+            pending.append(task)
+        else:
+            results[(task.dataset, task.region)] = cached
+    if results:
+        progress(f"{len(results)} of {len(tasks)} tasks reused from the cache")
+
+    def record(task: EmulationTask, done: EmulationResult) -> None:
         results[(done.dataset, done.region)] = done
+        if cache is not None:
+            cache.store(task, done)
         progress(f"[{len(results)}/{len(tasks)}] emulated {done.dataset} / {done.region} (CV R2 {done.cv_r2:.2f})")
 
-    if workers <= 1:
-        for task in tasks:
-            record(run_emulation(task))
+    if workers <= 1 or len(pending) <= 1:
+        for task in pending:
+            record(task, run_emulation(task))
         return results
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for done in pool.map(run_emulation, tasks):
-            record(done)
+        for task, done in zip(pending, pool.map(run_emulation, pending)):
+            record(task, done)
     return results
 
 
 # ------------------------------------------------------------------ run
 
 
-def run(definition: Definition, root: Path, workers: int = 1, progress: Progress = _silent) -> RunResult:
+def build_reference(
+    definition: Definition, root: Path, workers: int = 1, progress: Progress = _silent, cache=None
+) -> Reference:
+    """The observation side: covariates, regions, products and their emulations.
+
+    Raises
+    ------
+    SocbenchError
+        When the observed covariates cannot be read or fewer than two products can.
+    """
+    context = prepare_context(definition, root, progress)
+    products, failures = [], []
+    for spec in definition.observations:
+        progress(f"reading observation product {spec.name}")
+        try:
+            products.append(prepare_observation(context, spec.name))
+        except SocbenchError as exc:
+            failures.append({"dataset": spec.name, "kind": "observation", "reason": str(exc)})
+    if len(products) < 2:
+        raise SocbenchError("fewer than two observation products could be read: " + "; ".join(f["reason"] for f in failures))
+    tasks = build_tasks(context, products)
+    progress(f"emulating the observation products: {len(tasks)} (product, region) tasks, {workers} worker(s)")
+    emulations = execute(tasks, workers, progress, cache)
+    return Reference(context, products, emulations, failures)
+
+
+def prepare_models(context: Context, progress: Progress = _silent) -> tuple[list[Prepared], list[dict]]:
+    """Discover, read and regrid every model; failures are returned, not raised."""
+    models = discover_models(context)
+    if not models:
+        raise SocbenchError(f"no model with variable {context.definition.target.variable!r} found under {context.root}")
+    prepared, failures = [], []
+    for name, model in models.items():
+        progress(f"reading model {name}")
+        try:
+            prepared.append(prepare_model(context, model))
+        except SocbenchError as exc:
+            failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
+    return prepared, failures
+
+
+def score_models(
+    reference: Reference,
+    models: list[Prepared],
+    workers: int = 1,
+    progress: Progress = _silent,
+    cache=None,
+    failures: list[dict] | None = None,
+) -> RunResult:
+    """Emulate the models and score them against the reference's envelope."""
+    tasks = build_tasks(reference.context, models)
+    progress(f"emulating the models: {len(tasks)} (model, region) tasks, {workers} worker(s)")
+    emulations = execute(tasks, workers, progress, cache)
+    progress("scoring")
+    all_failures = reference.failures + list(failures or [])
+    return _assemble(reference, models, emulations, all_failures)
+
+
+def run(definition: Definition, root: Path, workers: int = 1, progress: Progress = _silent, cache=None) -> RunResult:
     """Run a benchmark definition end to end and return its tables.
+
+    The result's ``reference`` holds the observation side, from which
+    :func:`socbench.reference.save_reference` writes a bundle.
 
     Raises
     ------
@@ -283,35 +407,11 @@ def run(definition: Definition, root: Path, workers: int = 1, progress: Progress
         two observation products, no model).
     """
     started = time.time()
-    context = prepare_context(definition, root, progress)
-    failures: list[dict] = []
-    datasets: list[Prepared] = []
-    for spec in definition.observations:
-        progress(f"reading observation product {spec.name}")
-        try:
-            datasets.append(prepare_observation(context, spec.name))
-        except SocbenchError as exc:
-            failures.append({"dataset": spec.name, "kind": "observation", "reason": str(exc)})
-    products = [d.name for d in datasets]
-    if len(products) < 2:
-        raise SocbenchError("fewer than two observation products could be read: " + "; ".join(f["reason"] for f in failures))
-    models = discover_models(context)
-    if not models:
-        raise SocbenchError(f"no model with variable {definition.target.variable!r} found under {root}")
-    for name, model in models.items():
-        progress(f"reading model {name}")
-        try:
-            datasets.append(prepare_model(context, model))
-        except SocbenchError as exc:
-            failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
-    region_map = _regions(context)
-    masks = region_map.masks(context.land)
-    tasks = build_tasks(context, datasets, masks)
-    progress(f"emulating {len(tasks)} (dataset, region) tasks with {workers} worker(s)")
-    emulations = execute(tasks, workers, progress)
-    progress("scoring")
-    result = _assemble(context, datasets, products, masks, region_map.table, emulations, failures)
-    result.provenance = provenance(definition, context, datasets, workers, time.time() - started)
+    reference = build_reference(definition, root, workers, progress, cache)
+    models, failures = prepare_models(reference.context, progress)
+    result = score_models(reference, models, workers, progress, cache, failures)
+    result.reference = reference
+    result.provenance = provenance(definition, reference.context, reference.products + models, workers, time.time() - started)
     return result
 
 
@@ -328,27 +428,27 @@ def _regions(context: Context):
     return build_regions(spec.scheme, region_context, spec.min_cells, spec.include_global)
 
 
-def _present_products(context, datasets, products, mask, emulations, region) -> list[str]:
-    return [p for p in products if (p, region) in emulations]
-
-
-def _assemble(context, datasets, products, masks, region_table, emulations, failures) -> RunResult:
+def _assemble(reference: Reference, model_data: list[Prepared], model_emulations, failures) -> RunResult:
+    context = reference.context
     definition = context.definition
     names = context.covariate_names
+    datasets = reference.products + model_data
+    products = [p.name for p in reference.products]
+    emulations = {**reference.emulations, **model_emulations}
     by_name = {d.name: d for d in datasets}
-    models = [d.name for d in datasets if d.kind == "model"]
+    models = [d.name for d in model_data]
     settings = ScoreSettings(definition.scores.weights, definition.scores.delta_min, definition.learner.min_r2)
     score_rows, ceiling_rows, region_rows = [], [], []
     importances, responses, envelope_i, envelope_r, emulator_rows = [], [], [], [], []
     fields = {d.name: np.where(d.valid(context.land), d.soc, np.nan) for d in datasets}
-    for region, mask in masks.items():
-        present = _present_products(context, datasets, products, mask, emulations, region)
+    for region, mask in context.regions.items():
+        present = [p for p in products if (p, region) in emulations]
         explained = {
             name: Explained(r.shares, r.curves, r.boot_shares, r.boot_curves, r.cv_r2)
             for (name, reg), r in emulations.items()
             if reg == region
         }
-        grids = response_grids(context, mask & context.land, definition.learner.grid_points)
+        grids = context.grids[region]
         region_rows.append(
             {
                 "region": region,
@@ -358,7 +458,7 @@ def _assemble(context, datasets, products, masks, region_table, emulations, fail
             }
         )
         if len(present) >= 1:
-            data = RegionData(region, mask & context.land, context.weight, fields, explained, present)
+            data = RegionData(region, mask, context.weight, fields, explained, present)
             rows, ceiling = score_region(data, [m for m in models if m in explained], settings)
             score_rows += rows
             ceiling_rows += ceiling
@@ -378,7 +478,7 @@ def _assemble(context, datasets, products, masks, region_table, emulations, fail
             )
             importances += _importance_rows(name, kind, region, names, result)
             responses += _response_rows(name, kind, region, names, grids, result)
-    regions = _region_table(region_table, pd.DataFrame(region_rows))
+    regions = _region_table(context.region_table, pd.DataFrame(region_rows))
     centre = _observation_centre([fields[p] for p in products])
     maps = {
         m: xr.DataArray(fields[m] - centre, dims=("lat", "lon"), coords={"lat": context.grid["lat"].values, "lon": context.grid["lon"].values}, attrs={"units": definition.target.units})

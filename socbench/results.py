@@ -86,6 +86,8 @@ class RunResult:
     difference_maps: dict[str, xr.DataArray] = field(default_factory=dict)
     covariates: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: The observation side of the run (:class:`socbench.pipeline.Reference`), for bundles.
+    reference: Any = field(default=None, repr=False)
 
     @property
     def models(self) -> list[str]:

@@ -157,7 +157,7 @@ def test_partial_run_exit_code_and_scorecard(broken_world, small_definition, tmp
     data["data_root"] = str(broken_world)
     definition = tmp_path / "d.yaml"
     with definition.open("w") as handle:
-        YAML(typ="safe").dump(data, handle)
+        YAML().dump(data, handle)
     out = tmp_path / "card"
     assert main(["run", str(definition), "--out", str(out), "--quiet", "--workers", "1"]) == EXIT_PARTIAL
     html = (out / "index.html").read_text()

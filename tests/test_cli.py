@@ -17,7 +17,7 @@ def small_definition_file(tmp_path, small_definition, world):
     data["data_root"] = str(world)
     path = tmp_path / "small.yaml"
     with path.open("w") as handle:
-        YAML(typ="safe").dump(data, handle)
+        YAML().dump(data, handle)
     return path
 
 

@@ -37,6 +37,31 @@ def test_stock_preserved(source_res, target_res):
     assert after == pytest.approx(before, rel=5e-3)
 
 
+@pytest.mark.parametrize("dlon, dlat", [(1.875, 1.25), (2.8125, 2.7906), (1.25, 0.9375)])
+def test_stock_preserved_from_model_grids_to_the_analysis_grid(dlon, dlat):
+    # CMIP-like native grids (lon 0..360 from 0, cells not square) to the 2 degree analysis grid
+    lat_edges = np.linspace(-90, 90, int(round(180 / dlat)) + 1)
+    lon_edges = np.arange(-dlon / 2, 360 - dlon / 2 + 1e-9, dlon)
+    source = xr.Dataset(
+        coords={"lat": 0.5 * (lat_edges[1:] + lat_edges[:-1]), "lon": 0.5 * (lon_edges[1:] + lon_edges[:-1])},
+        data_vars={
+            "lat_bnds": (("lat", "bnds"), np.stack([lat_edges[:-1], lat_edges[1:]], 1)),
+            "lon_bnds": (("lon", "bnds"), np.stack([lon_edges[:-1], lon_edges[1:]], 1)),
+        },
+    )
+    area = cell_area(source["lat_bnds"].values, source["lon_bnds"].values)
+    rng = np.random.default_rng(3)
+    values = np.exp(rng.normal(size=area.shape))
+    values[rng.random(area.shape) < 0.4] = np.nan
+    land = rng.uniform(0.2, 1.0, area.shape)
+    source["soc"] = (("lat", "lon"), values)
+    target = analysis_grid(2.0, -90, 90)
+    out = regrid_conservative(source, "soc", target, weights=xr.DataArray(land, dims=("lat", "lon")))
+    before = float(np.nansum(values * land * area))
+    after = _stock(out.values.values, out.coverage.values, target["cell_area"].values)
+    assert after == pytest.approx(before, rel=5e-3)
+
+
 def test_longitude_convention_does_not_matter():
     a = _field(1.0)
     b = a.copy()

@@ -1,0 +1,239 @@
+"""The CI gate: score a new model version against a reference bundle and a baseline.
+
+``socbench check`` needs no raw observation files: the observational envelope
+comes from a bundle (:mod:`socbench.reference`). The new version's scores are
+compared, region by region and component by component, with a baseline (a
+model of the bundle, or a previous ``scores.csv``); a drop larger than the
+tolerance is a regression.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+import pandas as pd
+
+from .config import Definition
+from .errors import InputDataError, SocbenchError
+from .discover import ModelFiles
+from .pipeline import Progress, _silent, prepare_model, score_models
+from .reference import load_reference
+from .results import METRICS, RunResult
+
+COMPARISON_COLUMNS = ["model", "region", "metric", "baseline", "new", "delta", "status"]
+FAILING = ("regressed", "missing")
+
+
+@dataclass
+class CheckResult:
+    """Outcome of a check.
+
+    Attributes
+    ----------
+    result : RunResult
+        Scores of the new model version(s) against the bundle's envelope.
+    comparison : DataFrame
+        ``model, region, metric, baseline, new, delta, status``; status is
+        ``pass``, ``improved``, ``regressed`` or ``missing`` (scored in the
+        baseline, not now).
+    baseline : str
+        What the scores were compared with.
+    tolerance : float
+    """
+
+    result: RunResult
+    comparison: pd.DataFrame
+    baseline: str
+    tolerance: float
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        return self.comparison[self.comparison["status"].isin(FAILING)]
+
+    @property
+    def passed(self) -> bool:
+        return self.regressions.empty and self.result.failures.empty
+
+
+def model_files_from_path(name: str, pattern: str) -> ModelFiles:
+    """A model's files from a directory (searched recursively) or a glob.
+
+    Files are assigned to variables by their CMIP file name
+    (``<variable>_<table>_...nc``); when several version directories hold a
+    variable, the latest (highest sorting directory name) is used.
+    """
+    path = Path(pattern)
+    candidates = sorted(path.rglob("*.nc")) if path.is_dir() else sorted(Path(p) for p in glob.glob(pattern, recursive=True))
+    if not candidates:
+        raise InputDataError(f"model {name!r}: no netCDF file found", path=pattern)
+    by_variable: dict[str, dict[Path, list[Path]]] = {}
+    for file in candidates:
+        variable = file.name.split("_", 1)[0]
+        by_variable.setdefault(variable, {}).setdefault(file.parent, []).append(file)
+    files = {}
+    for variable, dirs in by_variable.items():
+        latest = max(d.name for d in dirs)
+        chosen = [d for d in dirs if d.name == latest]
+        if len(chosen) > 1:
+            raise InputDataError(
+                f"model {name!r}: variable {variable!r} is in several directories "
+                f"({', '.join(str(d) for d in chosen[:3])}); point --model at one member's directory",
+                path=pattern,
+            )
+        files[variable] = dirs[chosen[0]]
+    return ModelFiles(name=name, member="given", files=files)
+
+
+def compare(new: pd.DataFrame, baseline: pd.DataFrame, baseline_model: str, tolerance: float) -> pd.DataFrame:
+    """Compare every new model's scores with one baseline model's, per region and metric."""
+    base = baseline[(baseline["model"] == baseline_model) & baseline["metric"].isin(METRICS)]
+    base = base.set_index(["region", "metric"])["value"]
+    rows = []
+    for model in dict.fromkeys(new["model"]):
+        mine = new[(new["model"] == model) & new["metric"].isin(METRICS)].set_index(["region", "metric"])["value"]
+        for (region, metric), before in base.items():
+            after = mine.get((region, metric), np.nan)
+            rows.append(
+                {"model": model, "region": region, "metric": metric, "baseline": before, "new": after,
+                 "delta": after - before, "status": _status(before, after, tolerance)}
+            )
+    table = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+    order = {"regressed": 0, "missing": 1, "improved": 2, "pass": 3}
+    return table.sort_values(["status", "delta"], key=lambda c: c.map(order) if c.name == "status" else c, kind="stable")
+
+
+def _status(before: float, after: float, tolerance: float) -> str:
+    if not np.isfinite(before):
+        return "pass"
+    if not np.isfinite(after):
+        return "missing"
+    if after < before - tolerance:
+        return "regressed"
+    return "improved" if after > before + tolerance else "pass"
+
+
+def check(
+    definition: Definition,
+    bundle: str | Path,
+    models: dict[str, str],
+    baseline: str | None = None,
+    baseline_scores: str | Path | None = None,
+    tolerance: float = 0.02,
+    workers: int = 1,
+    progress: Progress = _silent,
+    cache=None,
+) -> CheckResult:
+    """Score new model versions against a bundle and compare with a baseline.
+
+    Parameters
+    ----------
+    models : dict
+        New model name -> directory or glob of its files.
+    baseline : str, optional
+        A model scored in the bundle (or in ``baseline_scores``). Default: the
+        new model's own name, when the baseline has it (the previous version).
+    baseline_scores : path, optional
+        A previous ``scores.csv`` to compare with instead of the bundle's.
+
+    Raises
+    ------
+    SocbenchError
+        Bad input, a corrupt or mismatched bundle, or an unknown baseline.
+    """
+    reference, bundle_scores, ceiling = load_reference(bundle, definition)
+    previous = bundle_scores
+    if baseline_scores is not None:
+        try:
+            previous = pd.read_csv(baseline_scores)
+        except Exception as exc:
+            raise SocbenchError(f"{baseline_scores}: cannot read baseline scores ({exc})") from None
+    known = list(dict.fromkeys(previous["model"]))
+    if baseline is None:
+        same = [name for name in models if name in known]
+        if len(models) != 1 or not same:
+            raise SocbenchError(f"give --baseline: one of the baseline's models ({', '.join(known)})")
+        baseline = same[0]
+    if baseline not in known:
+        raise SocbenchError(f"baseline model {baseline!r} not in the baseline scores (known: {', '.join(known)})")
+    prepared, failures = [], []
+    for name, pattern in models.items():
+        progress(f"reading model {name}")
+        try:
+            prepared.append(prepare_model(reference.context, model_files_from_path(name, pattern)))
+        except SocbenchError as exc:
+            failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
+    result = score_models(reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures)
+    comparison = compare(result.scores, previous, baseline, tolerance)
+    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance)
+
+
+def _fmt(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{value:.3f}"
+
+
+def markdown_summary(outcome: CheckResult) -> str:
+    """A Markdown report for a pull-request comment or a CI step summary, regressions first."""
+    regressions = outcome.regressions
+    verdict = "passed" if outcome.passed else "FAILED"
+    lines = [
+        f"## socbench check {verdict}",
+        "",
+        f"Compared with **{outcome.baseline}**, tolerance {outcome.tolerance:g} "
+        f"(a score lower by more than that is a regression).",
+        "",
+    ]
+    failures = outcome.result.failures
+    if len(failures):
+        lines += ["### Could not be scored", ""]
+        lines += [f"- **{row.dataset}**: {row.reason}" for row in failures.itertuples()]
+        lines.append("")
+    if len(regressions):
+        regions = ", ".join(dict.fromkeys(regressions["region"]))
+        lines += [f"### Regressions ({len(regressions)}) in: {regions}", ""]
+        lines += _markdown_table(regressions)
+    else:
+        lines += ["No regression beyond the tolerance.", ""]
+    lines += ["<details><summary>All comparisons</summary>", ""]
+    lines += _markdown_table(outcome.comparison)
+    lines += ["</details>", ""]
+    return "\n".join(lines)
+
+
+def _markdown_table(table: pd.DataFrame) -> list[str]:
+    lines = ["| model | region | component | baseline | new | change | status |", "|---|---|---|---:|---:|---:|---|"]
+    for row in table.itertuples():
+        change = "–" if not np.isfinite(row.delta) else f"{row.delta:+.3f}"
+        cells = [row.model, row.region, row.metric, _fmt(row.baseline), _fmt(row.new), change, row.status]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    return lines
+
+
+def junit_xml(outcome: CheckResult) -> str:
+    """JUnit XML: one test case per model x region x component; regressions are failures."""
+    table = outcome.comparison
+    failed = table["status"].isin(FAILING)
+    errors = outcome.result.failures
+    cases = []
+    for row, is_failure in zip(table.itertuples(), failed):
+        name = quoteattr(f"{row.region} / {row.metric}")
+        classname = quoteattr(f"socbench.{row.model}")
+        body = ""
+        if is_failure:
+            message = f"{row.metric} in {row.region}: {_fmt(row.new)} vs baseline {_fmt(row.baseline)} ({row.status})"
+            body = f"<failure message={quoteattr(message)} type=\"{row.status}\">{escape(message)}</failure>"
+        cases.append(f"    <testcase classname={classname} name={name}>{body}</testcase>")
+    for row in errors.itertuples():
+        cases.append(
+            f"    <testcase classname={quoteattr('socbench.' + str(row.dataset))} name=\"read\">"
+            f"<error message={quoteattr(str(row.reason))}/></testcase>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<testsuites>\n  <testsuite name="socbench check" tests="{len(cases)}" '
+        f'failures="{int(failed.sum())}" errors="{len(errors)}">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
+    )

@@ -1,0 +1,117 @@
+"""The CI gate: reference bundles, socbench check, exit codes, Markdown and JUnit."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from socbench.check import check, junit_xml, markdown_summary
+from socbench.cli import EXIT_FAILED, EXIT_OK, EXIT_REGRESSION, main
+from socbench.errors import BundleError
+from socbench.pipeline import run
+from socbench.reference import load_reference, save_reference
+
+
+def member_dir(world: Path, model: str) -> Path:
+    return next(world.glob(f"CMIP6/*/*/{model}/historical/r1i1p1f1"))
+
+
+@pytest.fixture(scope="module")
+def definition_file(small_definition, small_world, tmp_path_factory) -> Path:
+    data = small_definition.model_dump(mode="json")
+    data["data_root"] = str(small_world)
+    path = tmp_path_factory.mktemp("definition") / "small.yaml"
+    with path.open("w") as handle:
+        YAML().dump(data, handle)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bundle(small_definition, small_world, tmp_path_factory) -> Path:
+    result = run(small_definition, small_world, workers=2)
+    return save_reference(result.reference, result, tmp_path_factory.mktemp("bundle") / "small")
+
+
+def test_bundle_round_trip(bundle, small_definition):
+    reference, baseline, ceiling = load_reference(bundle, small_definition)
+    assert {"SYN-FAITHFUL", "SYN-TEMPNPP"} <= set(baseline.model)
+    assert len(reference.products) == 4 and reference.emulations
+    assert "global" in reference.context.regions
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"reference.nc", "regions.csv", "baseline_scores.csv", "ceiling.csv"}
+
+
+def test_faithful_model_passes_against_itself(bundle, small_definition, small_world, tmp_path):
+    outcome = check(small_definition, bundle, {"SYN-FAITHFUL": str(member_dir(small_world, "SYN-FAITHFUL"))})
+    assert outcome.passed, outcome.comparison
+    assert (outcome.comparison["delta"].abs() < 1e-9).all()
+    assert set(outcome.comparison["status"]) == {"pass"}
+
+
+def test_cli_gate_exit_codes_markdown_and_junit(bundle, definition_file, small_world, tmp_path):
+    faithful = member_dir(small_world, "SYN-FAITHFUL")
+    tempnpp = member_dir(small_world, "SYN-TEMPNPP")
+    out = tmp_path / "ok"
+    code = main(["check", str(definition_file), "--reference", str(bundle), "--model", f"SYN-FAITHFUL={faithful}",
+                 "--out", str(out), "--quiet", "--no-cache"])
+    assert code == EXIT_OK
+    assert (out / "index.html").is_file() and "passed" in (out / "summary.md").read_text()
+
+    out = tmp_path / "bad"
+    code = main(["check", str(definition_file), "--reference", str(bundle), "--model", f"NEW={tempnpp}",
+                 "--baseline", "SYN-FAITHFUL", "--out", str(out), "--quiet", "--no-cache"])
+    assert code == EXIT_REGRESSION
+    markdown = (out / "summary.md").read_text()
+    assert markdown.startswith("## socbench check FAILED")
+    first_table = markdown.split("### Regressions", 1)[1].split("<details>", 1)[0]
+    assert "global" in first_table and "importance" in first_table
+    suite = ET.parse(out / "junit.xml").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    failures = [c for c in cases if c.find("failure") is not None]
+    assert int(suite.get("failures")) == len(failures) > 0
+    assert int(suite.get("tests")) == len(cases)
+    regressed_regions = {c.get("name").split(" / ")[0] for c in failures}
+    for region in regressed_regions:
+        assert region in markdown
+
+
+def test_truncated_bundle_is_exit_2(bundle, definition_file, small_world, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for file in bundle.iterdir():
+        (broken / file.name).write_bytes(file.read_bytes())
+    data = (broken / "reference.nc").read_bytes()
+    (broken / "reference.nc").write_bytes(data[: len(data) // 2])
+    code = main(["check", str(definition_file), "--reference", str(broken), "--model",
+                 f"X={member_dir(small_world, 'SYN-FAITHFUL')}", "--baseline", "SYN-FAITHFUL", "--quiet",
+                 "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert "reference.nc" in error and "checksum" in error and "Traceback" not in error
+
+
+def test_bundle_built_with_another_definition_is_refused(bundle, small_definition):
+    data = small_definition.model_dump()
+    data["learner"]["seed"] = 1
+    other = type(small_definition).model_validate(data)
+    with pytest.raises(BundleError, match="sections that differ: learner"):
+        load_reference(bundle, other)
+
+
+def test_junit_and_markdown_are_consistent(bundle, small_definition, small_world):
+    outcome = check(small_definition, bundle, {"NEW": str(member_dir(small_world, "SYN-UNRELATED"))},
+                    baseline="SYN-FAITHFUL")
+    suite = ET.fromstring(junit_xml(outcome)).find("testsuite")
+    assert int(suite.get("failures")) == len(outcome.regressions) > 0
+    assert f"Regressions ({len(outcome.regressions)})" in markdown_summary(outcome)
+
+
+def test_bundle_refuses_reordered_covariates(bundle, small_definition):
+    data = small_definition.model_dump()
+    data["covariates"] = dict(reversed(list(data["covariates"].items())))
+    with pytest.raises(BundleError, match="covariates"):
+        load_reference(bundle, type(small_definition).model_validate(data))
