@@ -120,6 +120,7 @@ def save_reference(reference: Reference, baseline: RunResult, out: str | Path) -
             "files": {name: _sha256(temporary / name) for name in _FILES},
         }
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        temporary.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         if out.exists():
             shutil.rmtree(out)
         temporary.rename(out)
