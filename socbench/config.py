@@ -118,9 +118,10 @@ class ModelsSpec(_Strict):
     catalog: str | None = Field(
         None,
         description=(
-            "An intake-esm (ESM collection) catalogue: JSON file whose catalog_file CSV lists source_id, "
-            "experiment_id, member_id, table_id, variable_id, grid_label, version and path (relative to data_root). "
-            "Used instead of walking a DRS tree; may be combined with drs_root and explicit models."
+            "Path (relative to data_root) of an intake-esm catalogue (ESM collection JSON) whose catalog_file "
+            "CSV lists one netCDF file per row with source_id, experiment_id, member_id, table_id, variable_id, "
+            "grid_label, version and the file path. Used instead of walking a DRS tree; may be combined with "
+            "drs_root and explicit models."
         ),
     )
     experiment: str = "historical"

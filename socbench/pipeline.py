@@ -27,6 +27,7 @@ from . import __version__
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .explain import EmulationResult, EmulationTask, run_emulation
+from .catalog import read_catalog
 from .discover import ModelFiles
 from .discover import discover_models as discover_drs_models
 from .inputs import FieldRequest, read_field, resolve_paths
@@ -156,7 +157,7 @@ def prepare_observation(context: Context, name: str) -> Prepared:
 
 
 def discover_models(context: Context) -> dict[str, ModelFiles]:
-    """All models of the definition: from the DRS tree and explicit entries."""
+    """All models of the definition: from the DRS tree, the intake-esm catalogue and explicit entries."""
     definition = context.definition
     spec = definition.models
     wanted = {definition.target.variable: definition.target.table}
@@ -179,6 +180,20 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
             prefer,
         )
         models.update(found)
+    if spec.catalog:
+        catalogued = discover_drs_models(
+            context.root,
+            spec.layout,
+            spec.experiment,
+            wanted,
+            definition.target.variable,
+            spec.member,
+            spec.include,
+            spec.exclude,
+            prefer,
+            files=read_catalog(context.root / spec.catalog),
+        )
+        models.update(catalogued)
     for explicit in spec.explicit:
         files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
