@@ -91,3 +91,24 @@ def test_partial_coverage_reported():
     south = out.values.sel(lat=slice(-60, 40))
     assert south.isnull().all()
     assert float(out.coverage.sel(lat=slice(46, 90)).min()) == pytest.approx(1.0)
+
+
+def test_xesmf_backend_preserves_stock_when_available():
+    pytest.importorskip("xesmf")
+    from socbench.regrid import regrid_xesmf
+
+    source = _field(0.5)
+    target = analysis_grid(2.0, -90, 90)
+    out = regrid_xesmf(source, "soc", target)
+    before = float(np.nansum(source["soc"] * source["cell_area"]))
+    after = _stock(out.values.values, out.coverage.values, target["cell_area"].values)
+    assert after == pytest.approx(before, rel=5e-3)
+
+
+def test_auto_backend_falls_back_to_builtin_without_xesmf(monkeypatch):
+    import socbench.regrid as regrid
+
+    monkeypatch.setattr(regrid, "xesmf_available", lambda: False)
+    assert regrid.regridder("auto") is regrid.regrid_conservative
+    with pytest.raises(ImportError, match="xesmf"):
+        regrid.regridder("xesmf")
