@@ -178,6 +178,13 @@ def _cmd_demo(args) -> int:
     return _run_and_report(definition, root, out, args.workers, args.quiet, _cache(args))
 
 
+def _add_run_options(parser, workers_default: int) -> None:
+    """Options shared by the commands that run a definition."""
+    parser.add_argument("--workers", type=int, default=workers_default, help="worker processes")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages")
+    _add_cache_options(parser)
+
+
 def _add_cache_options(parser) -> None:
     parser.add_argument("--cache", help="task cache directory (default: $SOCBENCH_CACHE or ~/.cache/socbench)")
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
@@ -196,18 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate the synthetic world and score its models")
     demo.add_argument("--out", default="socbench-demo", help="scorecard directory (default: socbench-demo)")
     demo.add_argument("--world", help="where to write/reuse the synthetic world (default: beside --out)")
-    demo.add_argument("--workers", type=int, default=workers_default, help="worker processes")
-    demo.add_argument("--quiet", action="store_true", help="no progress messages")
-    _add_cache_options(demo)
+    _add_run_options(demo, workers_default)
     demo.set_defaults(handler=_cmd_demo)
 
     run = commands.add_parser("run", help="run a benchmark definition")
     run.add_argument("definition", help="benchmark YAML file")
     run.add_argument("--out", required=True, help="scorecard directory")
     run.add_argument("--data-root", help="override the definition's data_root")
-    run.add_argument("--workers", type=int, default=workers_default, help="worker processes")
-    run.add_argument("--quiet", action="store_true", help="no progress messages")
-    _add_cache_options(run)
+    _add_run_options(run, workers_default)
     run.set_defaults(handler=_cmd_run)
 
     reference = commands.add_parser("reference", help="reference bundles for `socbench check`")
@@ -216,9 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("definition", help="benchmark YAML file")
     build.add_argument("--out", required=True, help="bundle directory, e.g. reference/NAME")
     build.add_argument("--data-root", help="override the definition's data_root")
-    build.add_argument("--workers", type=int, default=workers_default, help="worker processes")
-    build.add_argument("--quiet", action="store_true", help="no progress messages")
-    _add_cache_options(build)
+    _add_run_options(build, workers_default)
     build.set_defaults(handler=_cmd_reference_build)
 
     check = commands.add_parser("check", help="CI gate: score a new model version against a reference bundle")
@@ -232,9 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--out", default="socbench-check", help="scorecard directory (default: socbench-check)")
     check.add_argument("--markdown", help="Markdown summary path (default: OUT/summary.md)")
     check.add_argument("--junit", help="JUnit XML path (default: OUT/junit.xml)")
-    check.add_argument("--workers", type=int, default=workers_default, help="worker processes")
-    check.add_argument("--quiet", action="store_true", help="no progress messages")
-    _add_cache_options(check)
+    _add_run_options(check, workers_default)
     check.set_defaults(handler=_cmd_check)
 
     validate = commands.add_parser("validate", help="check a benchmark definition")

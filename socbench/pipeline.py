@@ -167,33 +167,17 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
             wanted[covariate.model.variable] = covariate.model.table
     prefer = {definition.target.variable: list(definition.target.prefer)} if definition.target.prefer else None
     models: dict[str, ModelFiles] = {}
+
+    def discovered(root: Path, files=None) -> dict[str, ModelFiles]:
+        return discover_drs_models(
+            root, spec.layout, spec.experiment, wanted, definition.target.variable, spec.member,
+            spec.include, spec.exclude, prefer, files=files,
+        )
+
     if spec.drs_root:
-        found = discover_drs_models(
-            context.root / spec.drs_root,
-            spec.layout,
-            spec.experiment,
-            wanted,
-            definition.target.variable,
-            spec.member,
-            spec.include,
-            spec.exclude,
-            prefer,
-        )
-        models.update(found)
+        models.update(discovered(context.root / spec.drs_root))
     if spec.catalog:
-        catalogued = discover_drs_models(
-            context.root,
-            spec.layout,
-            spec.experiment,
-            wanted,
-            definition.target.variable,
-            spec.member,
-            spec.include,
-            spec.exclude,
-            prefer,
-            files=read_catalog(context.root / spec.catalog),
-        )
-        models.update(catalogued)
+        models.update(discovered(context.root, files=read_catalog(context.root / spec.catalog)))
     for explicit in spec.explicit:
         files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
