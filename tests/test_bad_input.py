@@ -18,6 +18,7 @@ from socbench.config import load_definition
 from socbench.errors import DefinitionError, InputDataError
 from socbench.inputs import FieldRequest, read_field, resolve_paths
 from socbench.pipeline import run
+from socbench.resources import benchmark_path
 
 
 def write_field(path: Path, values=None, units="kg m-2", variable="soc", lat_attrs=None, time=None) -> Path:
@@ -118,7 +119,7 @@ def test_negative_soc(tmp_path):
 
 
 def test_duplicated_model_names(tmp_path):
-    text = Path(load_definition.__code__.co_filename).parents[1].joinpath("benchmarks", "demo.yaml").read_text()
+    text = benchmark_path("demo").read_text()
     text = text.replace(
         "  drs_root: CMIP6\n",
         "  explicit:\n    - {name: M, paths: {cSoil: a.nc}}\n    - {name: M, paths: {cSoil: b.nc}}\n",
