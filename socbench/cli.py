@@ -60,6 +60,17 @@ def _cmd_synth(args) -> int:
     return EXIT_OK
 
 
+def _workers(args):
+    """Local worker count, or the executor of a dask.distributed scheduler."""
+    if not getattr(args, "scheduler", None):
+        return args.workers
+    try:
+        from distributed import Client
+    except ImportError:
+        raise SocbenchError("--scheduler needs dask.distributed: pip install socbench[distributed]") from None
+    return Client(args.scheduler).get_executor()
+
+
 def _cache(args):
     from .cache import TaskCache, default_cache_dir
 
@@ -87,7 +98,7 @@ def _cmd_run(args) -> int:
     from .config import load_definition
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
-    return _run_and_report(definition, root, Path(args.out), args.workers, args.quiet, _cache(args))
+    return _run_and_report(definition, root, Path(args.out), _workers(args), args.quiet, _cache(args))
 
 
 def _cmd_reference_build(args) -> int:
@@ -97,7 +108,7 @@ def _cmd_reference_build(args) -> int:
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
     progress = _progress(args.quiet)
-    result = run(definition, root, workers=args.workers, progress=progress, cache=_cache(args))
+    result = run(definition, root, workers=_workers(args), progress=progress, cache=_cache(args))
     out = save_reference(result.reference, result, args.out)
     size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     print(f"reference bundle written to {out} ({size:.2f} MB; {len(result.models)} baseline models)")
@@ -139,7 +150,7 @@ def _cmd_check(args) -> int:
         baseline=args.baseline,
         baseline_scores=args.baseline_scores,
         tolerance=args.tolerance,
-        workers=args.workers,
+        workers=_workers(args),
         progress=progress,
         cache=_cache(args),
     )
@@ -175,12 +186,13 @@ def _cmd_demo(args) -> int:
         progress(f"generating the synthetic world in {world}")
         make_world(world, seed=0, resolution=2.0)
     definition, root = load_definition(benchmark_path("demo"), data_root=world)
-    return _run_and_report(definition, root, out, args.workers, args.quiet, _cache(args))
+    return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args))
 
 
 def _add_run_options(parser, workers_default: int) -> None:
     """Options shared by the commands that run a definition."""
     parser.add_argument("--workers", type=int, default=workers_default, help="worker processes")
+    parser.add_argument("--scheduler", help="dask.distributed scheduler address (tasks then run on its workers)")
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_cache_options(parser)
 

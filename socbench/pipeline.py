@@ -13,7 +13,7 @@ import hashlib
 import platform
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -298,9 +298,12 @@ def build_tasks(context: Context, datasets: list[Prepared]) -> list[EmulationTas
 
 
 def execute(
-    tasks: list[EmulationTask], workers: int, progress: Progress = _silent, cache=None
+    tasks: list[EmulationTask], workers: int | Executor, progress: Progress = _silent, cache=None
 ) -> dict[tuple[str, str], EmulationResult]:
     """Run emulation tasks, in worker processes when ``workers > 1``.
+
+    ``workers`` may also be a :class:`concurrent.futures.Executor`, e.g. the
+    executor of a dask.distributed client (``Client(address).get_executor()``).
 
     With a :class:`~socbench.cache.TaskCache`, cached results are reused and
     new ones stored; the results are the same either way.
@@ -322,6 +325,10 @@ def execute(
             cache.store(task, done)
         progress(f"[{len(results)}/{len(tasks)}] emulated {done.dataset} / {done.region} (CV R2 {done.cv_r2:.2f})")
 
+    if isinstance(workers, Executor):
+        for task, done in zip(pending, workers.map(run_emulation, pending)):
+            record(task, done)
+        return results
     if workers <= 1 or len(pending) <= 1:
         for task in pending:
             record(task, run_emulation(task))
@@ -602,7 +609,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "definition_name": definition.name,
         "definition_sha256": definition.section_hash(),
         "seeds": {"learner": definition.learner.seed},
-        "workers": workers,
+        "workers": workers if isinstance(workers, int) else type(workers).__name__,
         "elapsed_seconds": round(seconds, 2),
         "input_files": {f: _sha256(f) for f in files},
     }
