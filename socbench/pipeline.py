@@ -31,7 +31,7 @@ from .catalog import read_catalog
 from .discover import ModelFiles
 from .discover import discover_models as discover_drs_models
 from .inputs import FieldRequest, read_field, resolve_paths
-from .regions import GLOBAL, RegionContext, build_regions
+from .regions import RegionContext, build_regions
 from .regrid import analysis_grid, regridder
 from .results import (
     CEILING_COLUMNS,
@@ -57,7 +57,6 @@ class Prepared:
     kind: str  # "observation" or "model"
     soc: np.ndarray
     covariates: np.ndarray  # (p, lat, lon)
-    coverage: np.ndarray
     files: list[str] = field(default_factory=list)
 
     def valid(self, land: np.ndarray) -> np.ndarray:
@@ -152,8 +151,8 @@ def prepare_observation(context: Context, name: str) -> Prepared:
         non_negative=True,
     )
     ds = read_field(request, definition.period.start, definition.period.end)
-    soc, coverage = _to_grid(context.grid, ds, spec.variable, context.regrid)
-    return Prepared(name, "observation", soc, context.obs_covariates, coverage, ds.attrs["source_files"])
+    soc, _ = _to_grid(context.grid, ds, spec.variable, context.regrid)
+    return Prepared(name, "observation", soc, context.obs_covariates, ds.attrs["source_files"])
 
 
 def discover_models(context: Context) -> dict[str, ModelFiles]:
@@ -231,8 +230,7 @@ def prepare_model(context: Context, model: ModelFiles) -> Prepared:
             covariates.append(context.obs_covariates[index])
         else:
             covariates.append(regridded(covariate.model.variable, covariate.units))
-    coverage = np.isfinite(soc).astype(float)
-    return Prepared(model.name, "model", soc, np.stack(covariates), coverage, files)
+    return Prepared(model.name, "model", soc, np.stack(covariates), files)
 
 
 # ------------------------------------------------------------------ tasks
@@ -443,7 +441,7 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
     emulations = {**reference.emulations, **model_emulations}
     by_name = {d.name: d for d in datasets}
     models = [d.name for d in model_data]
-    settings = ScoreSettings(definition.scores.weights, definition.scores.delta_min, definition.learner.min_r2)
+    settings = ScoreSettings(definition.scores.weights, definition.scores.delta_min)
     score_rows, ceiling_rows, region_rows = [], [], []
     importances, responses, envelope_i, envelope_r, emulator_rows = [], [], [], [], []
     fields = {d.name: np.where(d.valid(context.land), d.soc, np.nan) for d in datasets}

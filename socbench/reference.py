@@ -203,7 +203,7 @@ def _reference_from(data: xr.Dataset, region_table: pd.DataFrame, definition: De
     )
     products, emulations = [], {}
     for i, name in enumerate(str(p) for p in data["product"].values):
-        products.append(Prepared(name, "observation", data["product_soc"].values[i], context.obs_covariates, None))
+        products.append(Prepared(name, "observation", data["product_soc"].values[i], context.obs_covariates))
         for j, region in enumerate(regions):
             if int(data["n_cells"].values[i, j]) == 0:
                 continue

@@ -165,7 +165,6 @@ class RegionData:
 class ScoreSettings:
     weights: dict[str, float]
     delta_min: dict[str, float]
-    min_r2: float
 
 
 def _importance_scale(products: list[str], explained: dict[str, Explained], delta_min: float) -> float:
