@@ -20,7 +20,7 @@ import pandas as pd
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import ModelFiles
-from .pipeline import Progress, _silent, prepare_model, score_models
+from .pipeline import Progress, _silent, prepare_model, score_models, worker_pool
 from .reference import load_reference
 from .results import METRICS, RunResult
 
@@ -144,6 +144,11 @@ def check(
     SocbenchError
         Bad input, a corrupt or mismatched bundle, or an unknown baseline.
     """
+    with worker_pool(workers) as pool:
+        return _check(definition, bundle, models, baseline, baseline_scores, tolerance, pool, progress, cache)
+
+
+def _check(definition, bundle, models, baseline, baseline_scores, tolerance, workers, progress, cache) -> CheckResult:
     reference, bundle_scores, ceiling = load_reference(bundle, definition)
     previous = bundle_scores
     if baseline_scores is not None:

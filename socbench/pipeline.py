@@ -14,6 +14,7 @@ import platform
 import sys
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -295,6 +296,12 @@ def build_tasks(context: Context, datasets: list[Prepared]) -> list[EmulationTas
     return tasks
 
 
+def _describe(workers: int | Executor) -> str:
+    if isinstance(workers, ProcessPoolExecutor):
+        return f"{workers._max_workers} worker processes"
+    return type(workers).__name__ if isinstance(workers, Executor) else f"{workers} worker(s)"
+
+
 def execute(
     tasks: list[EmulationTask], workers: int | Executor, progress: Progress = _silent, cache=None
 ) -> dict[tuple[str, str], EmulationResult]:
@@ -337,6 +344,27 @@ def execute(
     return results
 
 
+def _warm_up() -> None:
+    """Import the learners' libraries in a new worker while the main process reads inputs."""
+    import shap  # noqa: F401
+    import sklearn.ensemble  # noqa: F401
+
+
+@contextmanager
+def worker_pool(workers: int | Executor):
+    """A process pool for ``workers > 1``, started at once and warmed up in the background.
+
+    Yields ``workers`` unchanged when it is 1 or already an executor.
+    """
+    if isinstance(workers, Executor) or workers <= 1:
+        yield workers
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_warm_up) as pool:
+        for _ in range(workers):
+            pool.submit(int)  # start every worker now, not at the first task
+        yield pool
+
+
 # ------------------------------------------------------------------ run
 
 
@@ -361,7 +389,7 @@ def build_reference(
     if len(products) < 2:
         raise SocbenchError("fewer than two observation products could be read: " + "; ".join(f["reason"] for f in failures))
     tasks = build_tasks(context, products)
-    progress(f"emulating the observation products: {len(tasks)} (product, region) tasks, {workers} worker(s)")
+    progress(f"emulating the observation products: {len(tasks)} (product, region) tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     return Reference(context, products, emulations, failures)
 
@@ -391,7 +419,7 @@ def score_models(
 ) -> RunResult:
     """Emulate the models and score them against the reference's envelope."""
     tasks = build_tasks(reference.context, models)
-    progress(f"emulating the models: {len(tasks)} (model, region) tasks, {workers} worker(s)")
+    progress(f"emulating the models: {len(tasks)} (model, region) tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     progress("scoring")
     all_failures = reference.failures + list(failures or [])
@@ -411,9 +439,10 @@ def run(definition: Definition, root: Path, workers: int = 1, progress: Progress
         two observation products, no model).
     """
     started = time.time()
-    reference = build_reference(definition, root, workers, progress, cache)
-    models, failures = prepare_models(reference.context, progress)
-    result = score_models(reference, models, workers, progress, cache, failures)
+    with worker_pool(workers) as pool:
+        reference = build_reference(definition, root, pool, progress, cache)
+        models, failures = prepare_models(reference.context, progress)
+        result = score_models(reference, models, pool, progress, cache, failures)
     result.reference = reference
     result.provenance = provenance(definition, reference.context, reference.products + models, workers, time.time() - started)
     return result
