@@ -126,6 +126,7 @@ def check(
     workers: int = 1,
     progress: Progress = _silent,
     cache=None,
+    bootstraps: int | None = 0,
 ) -> CheckResult:
     """Score new model versions against a bundle and compare with a baseline.
 
@@ -138,6 +139,10 @@ def check(
         new model's own name, when the baseline has it (the previous version).
     baseline_scores : path, optional
         A previous ``scores.csv`` to compare with instead of the bundle's.
+    bootstraps : int or None
+        Bootstrap replicates of the new model (default 0: its scores do not
+        use them, only the whiskers of its scorecard page do; None: as in the
+        definition).
 
     Raises
     ------
@@ -145,10 +150,12 @@ def check(
         Bad input, a corrupt or mismatched bundle, or an unknown baseline.
     """
     with worker_pool(workers) as pool:
-        return _check(definition, bundle, models, baseline, baseline_scores, tolerance, pool, progress, cache)
+        return _check(definition, bundle, models, baseline, baseline_scores, tolerance, pool, progress, cache, bootstraps)
 
 
-def _check(definition, bundle, models, baseline, baseline_scores, tolerance, workers, progress, cache) -> CheckResult:
+def _check(
+    definition, bundle, models, baseline, baseline_scores, tolerance, workers, progress, cache, bootstraps
+) -> CheckResult:
     reference, bundle_scores, ceiling = load_reference(bundle, definition)
     previous = bundle_scores
     if baseline_scores is not None:
@@ -171,7 +178,9 @@ def _check(definition, bundle, models, baseline, baseline_scores, tolerance, wor
             prepared.append(prepare_model(reference.context, model_files_from_path(name, pattern)))
         except SocbenchError as exc:
             failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
-    result = score_models(reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures)
+    result = score_models(
+        reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures, bootstraps=bootstraps
+    )
     comparison = compare(result.scores, previous, baseline, tolerance)
     return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance)
 

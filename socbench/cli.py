@@ -153,6 +153,7 @@ def _cmd_check(args) -> int:
         workers=_workers(args),
         progress=progress,
         cache=_cache(args),
+        bootstraps=None if args.bootstraps else 0,
     )
     out = Path(args.out)
     index = write_report(outcome.result, out)
@@ -242,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--baseline", help="model of the baseline to compare with (default: the same name)")
     check.add_argument("--baseline-scores", help="a previous scores.csv to use as baseline instead of the bundle's")
     check.add_argument("--tolerance", type=float, default=0.02, help="allowed score drop (default 0.02)")
+    check.add_argument("--bootstraps", action="store_true",
+                       help="also bootstrap the new model (its uncertainty whiskers; scores are the same without)")
     check.add_argument("--out", default="socbench-check", help="scorecard directory (default: socbench-check)")
     check.add_argument("--markdown", help="Markdown summary path (default: OUT/summary.md)")
     check.add_argument("--junit", help="JUnit XML path (default: OUT/junit.xml)")

@@ -258,8 +258,11 @@ def _coverage_share(dataset: Prepared, mask: np.ndarray, context: Context) -> fl
     return float(context.weight[mask & dataset.valid(context.land)].sum() / total)
 
 
-def build_tasks(context: Context, datasets: list[Prepared]) -> list[EmulationTask]:
-    """One emulation task per (dataset, region) with enough cells."""
+def build_tasks(context: Context, datasets: list[Prepared], bootstraps: int | None = None) -> list[EmulationTask]:
+    """One emulation task per (dataset, region) with enough cells.
+
+    ``bootstraps`` overrides the definition's number of bootstrap replicates.
+    """
     definition = context.definition
     learner = definition.learner
     lat2d, lon2d = np.meshgrid(context.grid["lat"].values, context.grid["lon"].values, indexing="ij")
@@ -288,7 +291,7 @@ def build_tasks(context: Context, datasets: list[Prepared]) -> list[EmulationTas
                     response=learner.response,
                     block_size=learner.cv.block_size,
                     folds=learner.cv.folds,
-                    bootstraps=learner.bootstraps,
+                    bootstraps=learner.bootstraps if bootstraps is None else bootstraps,
                     max_explain_cells=learner.max_explain_cells,
                     seed=learner.seed,
                 )
@@ -416,9 +419,15 @@ def score_models(
     progress: Progress = _silent,
     cache=None,
     failures: list[dict] | None = None,
+    bootstraps: int | None = None,
 ) -> RunResult:
-    """Emulate the models and score them against the reference's envelope."""
-    tasks = build_tasks(reference.context, models)
+    """Emulate the models and score them against the reference's envelope.
+
+    A model's own bootstrap replicates only give the whiskers of its shares
+    and curves; its scores do not use them (the tolerances come from the
+    observation products), so ``bootstraps=0`` gives the same scores faster.
+    """
+    tasks = build_tasks(reference.context, models, bootstraps)
     progress(f"emulating the models: {len(tasks)} (model, region) tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     progress("scoring")

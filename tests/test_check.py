@@ -115,3 +115,13 @@ def test_bundle_refuses_reordered_covariates(bundle, small_definition):
     data["covariates"] = dict(reversed(list(data["covariates"].items())))
     with pytest.raises(BundleError, match="covariates"):
         load_reference(bundle, type(small_definition).model_validate(data))
+
+
+def test_model_bootstraps_do_not_change_scores(bundle, small_definition, small_world):
+    model = {"SYN-TEMPNPP": str(member_dir(small_world, "SYN-TEMPNPP"))}
+    fast = check(small_definition, bundle, model)
+    full = check(small_definition, bundle, model, bootstraps=None)
+    assert fast.passed and full.passed
+    assert (fast.result.scores["value"].values == full.result.scores["value"].values).all()
+    importances = full.result.importances
+    assert (importances.share_high > importances.share_low).any()
