@@ -381,7 +381,7 @@ def build_reference(
     SocbenchError
         When the observed covariates cannot be read or fewer than two products can.
     """
-    context = prepare_context(definition, root, progress)
+    context = prepare_context(definition, Path(root), progress)
     products, failures = [], []
     for spec in definition.observations:
         progress(f"reading observation product {spec.name}")

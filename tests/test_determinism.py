@@ -27,3 +27,11 @@ def test_scores_identical_on_a_dask_distributed_cluster(one_worker, small_world,
         with distributed.Client(cluster) as client:
             remote = run(small_definition, small_world, workers=client.get_executor())
     pd.testing.assert_frame_equal(one_worker.scores, remote.scores, check_exact=True)
+
+
+def test_gam_learner_end_to_end_recovers_the_faithful_model(small_world, small_definition):
+    data = small_definition.model_dump()
+    data["learner"].update(estimator="gam", params={}, bootstraps=1)
+    result = run(type(small_definition).model_validate(data), str(small_world), workers=2)
+    importance = result.score_matrix("importance")["global"]
+    assert importance["SYN-FAITHFUL"] > 0.9 > importance["SYN-TEMPNPP"] + 0.5
