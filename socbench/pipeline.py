@@ -585,8 +585,7 @@ def _response_rows(name, kind, region, covariates, grids, result: EmulationResul
 
 def _envelope_importance(region, covariates, present: list[EmulationResult]) -> list[dict]:
     shares = np.array([r.shares for r in present])
-    lows = np.array([_spread(r.shares, r.boot_shares)[0] for r in present])
-    highs = np.array([_spread(r.shares, r.boot_shares)[1] for r in present])
+    lows, highs = (np.array(side) for side in zip(*(_spread(r.shares, r.boot_shares) for r in present)))
     return [
         {"region": region, "covariate": c, "centre": shares[:, j].mean(), "low": min(shares[:, j].min(), lows[:, j].min()), "high": max(shares[:, j].max(), highs[:, j].max())}
         for j, c in enumerate(covariates)
@@ -595,8 +594,7 @@ def _envelope_importance(region, covariates, present: list[EmulationResult]) -> 
 
 def _envelope_response(region, covariates, grids, present: list[EmulationResult]) -> list[dict]:
     curves = np.array([r.curves for r in present])
-    lows = np.array([_spread(r.curves, r.boot_curves)[0] for r in present])
-    highs = np.array([_spread(r.curves, r.boot_curves)[1] for r in present])
+    lows, highs = (np.array(side) for side in zip(*(_spread(r.curves, r.boot_curves) for r in present)))
     rows = []
     for j, c in enumerate(covariates):
         for k in range(grids.shape[1]):

@@ -245,10 +245,11 @@ def score_against(
         "response_distance": float(response),
     }
     cells = _common_cells(region, [candidate, *scale_from])
-    product_stocks = [_stock_pg(region.fields[p], region.weight, cells) for p in scale_from]
-    reference_stock = float(np.mean([_stock_pg(region.fields[p], region.weight, cells) for p in reference]))
+    stocks = {name: _stock_pg(region.fields[name], region.weight, cells) for name in {candidate, *scale_from, *reference}}
     scores["stock_bias"] = stock_bias_score(
-        _stock_pg(region.fields[candidate], region.weight, cells), reference_stock, float(np.std(product_stocks))
+        stocks[candidate],
+        float(np.mean([stocks[p] for p in reference])),
+        float(np.std([stocks[p] for p in scale_from])),
     )
     scores["spatial_distribution"] = _raw_spatial(region, candidate, reference)
     return scores

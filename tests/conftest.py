@@ -7,6 +7,7 @@ from pathlib import Path
 
 import netCDF4
 import pytest
+from ruamel.yaml import YAML
 
 from socbench import synth
 from socbench.config import load_definition
@@ -14,6 +15,15 @@ from socbench.pipeline import run
 from socbench.resources import benchmark_path
 
 SCALE_FACTOR = 4.0  # a power of two: exact in the float32 files, so only the method is tested
+
+
+def write_definition(definition, data_root: Path, path: Path) -> Path:
+    """Write ``definition`` as YAML (keys in order) with ``data_root`` set; return ``path``."""
+    data = definition.model_dump(mode="json")
+    data["data_root"] = str(data_root)
+    with path.open("w") as handle:
+        YAML().dump(data, handle)
+    return path
 
 
 def clone_model(world: Path, source: str, clone: str, csoil_factor: float = 1.0) -> None:

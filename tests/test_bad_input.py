@@ -152,13 +152,9 @@ def test_partial_run_scores_the_rest_and_reports_failures(broken_world, small_de
 
 
 def test_partial_run_exit_code_and_scorecard(broken_world, small_definition, tmp_path):
-    from ruamel.yaml import YAML
+    from conftest import write_definition
 
-    data = small_definition.model_dump(mode="json")
-    data["data_root"] = str(broken_world)
-    definition = tmp_path / "d.yaml"
-    with definition.open("w") as handle:
-        YAML().dump(data, handle)
+    definition = write_definition(small_definition, broken_world, tmp_path / "d.yaml")
     out = tmp_path / "card"
     assert main(["run", str(definition), "--out", str(out), "--quiet", "--workers", "1"]) == EXIT_PARTIAL
     html = (out / "index.html").read_text()

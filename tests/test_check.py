@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
+from conftest import write_definition
 
 from socbench.check import check, junit_xml, markdown_summary
 from socbench.cli import EXIT_FAILED, EXIT_OK, EXIT_REGRESSION, main
@@ -22,12 +22,7 @@ def member_dir(world: Path, model: str) -> Path:
 
 @pytest.fixture(scope="module")
 def definition_file(small_definition, small_world, tmp_path_factory) -> Path:
-    data = small_definition.model_dump(mode="json")
-    data["data_root"] = str(small_world)
-    path = tmp_path_factory.mktemp("definition") / "small.yaml"
-    with path.open("w") as handle:
-        YAML().dump(data, handle)
-    return path
+    return write_definition(small_definition, small_world, tmp_path_factory.mktemp("definition") / "small.yaml")
 
 
 @pytest.fixture(scope="module")

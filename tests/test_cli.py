@@ -6,23 +6,14 @@ import json
 
 import pandas as pd
 import pytest
-from ruamel.yaml import YAML
+from conftest import write_definition
 
 from socbench.cli import EXIT_FAILED, EXIT_OK, main
 from socbench.resources import benchmark_path
 
 
-def small_definition_file(tmp_path, small_definition, world):
-    data = small_definition.model_dump(mode="json")
-    data["data_root"] = str(world)
-    path = tmp_path / "small.yaml"
-    with path.open("w") as handle:
-        YAML().dump(data, handle)
-    return path
-
-
 def test_run_writes_a_complete_scorecard(tmp_path, small_world, small_definition, capsys):
-    definition = small_definition_file(tmp_path, small_definition, small_world)
+    definition = write_definition(small_definition, small_world, tmp_path / "small.yaml")
     out = tmp_path / "card"
     assert main(["run", str(definition), "--out", str(out), "--workers", "1", "--quiet"]) == EXIT_OK
     printed = capsys.readouterr().out
