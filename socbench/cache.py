@@ -23,7 +23,8 @@ from .explain import EmulationResult, EmulationTask
 
 _ARRAYS = ("shares", "curves", "boot_shares", "boot_curves")
 _SETTINGS = (
-    "region", "estimator", "params", "explainer", "response", "block_size", "folds", "bootstraps",
+    "region", "estimator", "params", "explainer", "response", "block_size", "block_size_min",
+    "block_size_max", "block_range_factor", "folds", "bootstraps",
     "max_explain_cells", "seed",
 )
 
@@ -91,6 +92,7 @@ class TaskCache:
                 region=task.region,
                 n_cells=int(arrays.pop("n_cells")),
                 cv_r2=float(arrays.pop("cv_r2")),
+                block_size=float(arrays.pop("block_size")),
                 **{name: arrays[name] for name in _ARRAYS},
             )
         except Exception:  # any unreadable entry is recomputed
@@ -106,6 +108,7 @@ class TaskCache:
         arrays = {name: np.asarray(getattr(result, name)) for name in _ARRAYS}
         arrays["n_cells"] = np.asarray(result.n_cells)
         arrays["cv_r2"] = np.asarray(result.cv_r2)
+        arrays["block_size"] = np.asarray(result.block_size)
         meta = np.asarray([key, _checksum(arrays)])
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -186,7 +187,28 @@ class RegionSpec(_Strict):
 
 
 class CVSpec(_Strict):
-    block_size: float = Field(10.0, gt=0, description="Spatial block edge in degrees.")
+    """Spatial block cross-validation."""
+
+    block_size: float | Literal["auto"] = Field(
+        "auto",
+        description=(
+            "Spatial block edge in degrees, or 'auto': block_range_factor x the practical range of spatial "
+            "autocorrelation of ln SOC (correlogram below 0.05), per (dataset, region), clipped to "
+            "[block_size_min, block_size_max]."
+        ),
+    )
+    block_size_min: float = Field(10.0, gt=0, le=90, description="Smallest automatic block edge (degrees).")
+    block_size_max: float = Field(60.0, gt=0, le=180, description="Largest automatic block edge (degrees).")
+    block_range_factor: float = Field(
+        1.5, ge=1.0, le=5.0, description="Automatic block edge as a multiple of the autocorrelation range."
+    )
+
+    @field_validator("block_size")
+    @classmethod
+    def _positive(cls, value):
+        if value != "auto" and not (math.isfinite(value) and value > 0):
+            raise ValueError("block_size must be 'auto' or a number of degrees > 0")
+        return value
     folds: int = Field(5, ge=2, le=20)
 
 
@@ -205,38 +227,91 @@ class LearnerSpec(_Strict):
     seed: int = 20240101
 
 
+DEFAULT_WEIGHTS = {
+    "importance": 0.25,
+    "response": 0.25,
+    "explained_variance": 0.2,
+    "total_stock": 0.1,
+    "ilamb_bias": 0.1,
+    "spatial_distribution": 0.1,
+}
+DEFAULT_DELTA_MIN = {"importance": 0.05, "response": 0.1, "explained_variance": 0.05}
+#: Distance at which a graded score reaches 0 (TV and |R^2 gap| cannot exceed 1; mirrored curves are at 2).
+DEFAULT_DISTANCE_MAX = {"importance": 1.0, "response": 2.5, "explained_variance": 1.0}
+#: Power of the graded score map (see socbench.score.graded_score).
+DEFAULT_POWER = {"importance": 2.0, "response": 3.0, "explained_variance": 2.0}
+#: Component names of earlier versions, still accepted in definitions.
+RENAMED_COMPONENTS = {"stock_bias": "total_stock"}
+
+
+def _complete(given: dict[str, float], defaults: dict[str, float], what: str, renamed=None) -> dict[str, float]:
+    """``given`` over ``defaults``: unknown keys refused, finite non-negative values only."""
+    completed = dict(defaults)
+    for key, value in given.items():
+        key = (renamed or {}).get(key, key)
+        if key not in defaults:
+            hint = _nearest(key, defaults)
+            raise ValueError(
+                f"unknown {what} {key!r}" + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; known: {', '.join(defaults)}"
+            )
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{what} {key!r} must be a finite number >= 0 (got {value})")
+        completed[key] = float(value)
+    return completed
+
+
 class ScoreSpec(_Strict):
-    """Score weights and tolerances."""
+    """Score weights and the constants of the score maps (docs/method.md)."""
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "importance": 0.35,
-            "response": 0.35,
-            "stock_bias": 0.15,
-            "spatial_distribution": 0.15,
-        }
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="Weight of each component in the overall score; components left out keep their default weight.",
     )
     delta_min: dict[str, float] = Field(
-        default_factory=lambda: {"importance": 0.05, "response": 0.1},
-        description="Floor of the obs-obs scale per driver metric.",
+        default_factory=lambda: dict(DEFAULT_DELTA_MIN),
+        description="Floor of the obs-obs tolerance per graded metric (missing keys take their defaults).",
+    )
+    distance_max: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_DISTANCE_MAX),
+        description="Distance at which a graded score reaches 0 (missing keys take their defaults).",
+    )
+    power: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_POWER),
+        description="Power of each graded score map (missing keys take their defaults).",
     )
     coverage_min: float = Field(
-        0.8, gt=0, le=1, description="A product joins a region's envelope if it covers this fraction of it."
+        0.8, gt=0, le=1, description="A dataset is scored in a region if it covers this fraction of it."
     )
 
     @field_validator("weights")
     @classmethod
     def _known_components(cls, weights: dict[str, float]) -> dict[str, float]:
-        known = ("importance", "response", "stock_bias", "spatial_distribution")
-        for key, value in weights.items():
-            if key not in known:
-                hint = _nearest(key, known)
-                raise ValueError(f"unknown score component {key!r}" + (f" (did you mean {hint!r}?)" if hint else ""))
-            if value < 0:
-                raise ValueError(f"weight of {key!r} must be >= 0")
+        weights = _complete(weights, DEFAULT_WEIGHTS, "score component", RENAMED_COMPONENTS)
         if sum(weights.values()) <= 0:
             raise ValueError("at least one weight must be positive")
         return weights
+
+    @field_validator("delta_min")
+    @classmethod
+    def _known_tolerances(cls, delta_min: dict[str, float]) -> dict[str, float]:
+        return _complete(delta_min, DEFAULT_DELTA_MIN, "delta_min metric")
+
+    @field_validator("distance_max")
+    @classmethod
+    def _known_maxima(cls, distance_max: dict[str, float]) -> dict[str, float]:
+        distance_max = _complete(distance_max, DEFAULT_DISTANCE_MAX, "distance_max metric")
+        if any(value <= 0 for value in distance_max.values()):
+            raise ValueError("every distance_max must be > 0")
+        return distance_max
+
+    @field_validator("power")
+    @classmethod
+    def _known_powers(cls, power: dict[str, float]) -> dict[str, float]:
+        power = _complete(power, DEFAULT_POWER, "power metric")
+        if any(value < 1 for value in power.values()):
+            raise ValueError("every power must be >= 1")
+        return power
 
 
 class Definition(_Strict):

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 from sklearn.base import clone
 
-from .emulate import cross_validated_r2, make_learner, spatial_blocks
+from .emulate import block_size_from_data, cross_validated_r2, make_learner, spatial_blocks
 
 EXPLAINERS: dict[str, Callable] = {}
 RESPONSE_METHODS: dict[str, Callable] = {}
@@ -149,7 +149,10 @@ class EmulationTask:
     params: dict
     explainer: str
     response: str
-    block_size: float
+    block_size: float | None  # None: chosen from the data, within the limits below
+    block_size_min: float
+    block_size_max: float
+    block_range_factor: float
     folds: int
     bootstraps: int
     max_explain_cells: int
@@ -168,6 +171,7 @@ class EmulationResult:
     curves: np.ndarray  # (p, K)
     boot_shares: np.ndarray  # (B, p)
     boot_curves: np.ndarray  # (B, p, K)
+    block_size: float = float("nan")  # spatial CV block edge used (degrees)
 
 
 def run_emulation(task: EmulationTask) -> EmulationResult:
@@ -186,7 +190,13 @@ def _run_emulation(task: EmulationTask) -> EmulationResult:
     seed = derived_seed(task.seed, task.region)
     rng = np.random.default_rng(seed)
     estimator = make_learner(task.estimator, task.params, seed % (2**31))
-    groups = spatial_blocks(task.lat, task.lon, task.block_size)
+    block_size = task.block_size
+    if block_size is None:
+        block_size = block_size_from_data(
+            task.y, task.lat, task.lon, np.random.default_rng(seed + 2), task.block_size_min, task.block_size_max,
+            task.block_range_factor,
+        )
+    groups = spatial_blocks(task.lat, task.lon, block_size)
     cv_r2 = cross_validated_r2(estimator, task.X, task.y, task.weight, groups, task.folds)
     explain_rows = _explain_sample(len(task.y), task.max_explain_cells, rng)
     X_explain, w_explain = task.X[explain_rows], task.weight[explain_rows]
@@ -215,6 +225,7 @@ def _run_emulation(task: EmulationTask) -> EmulationResult:
         curves=curves,
         boot_shares=np.array(boot_shares).reshape(-1, p),
         boot_curves=np.array(boot_curves).reshape(-1, p, k),
+        block_size=float(block_size),
     )
 
 

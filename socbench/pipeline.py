@@ -35,13 +35,18 @@ from .inputs import FieldRequest, read_field, resolve_paths
 from .regions import RegionContext, build_regions
 from .regrid import analysis_grid, regridder
 from .results import (
+    ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
+    EMULATOR_COLUMNS,
     FAILURE_COLUMNS,
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
     SCORE_COLUMNS,
+    STOCK_COLUMNS,
     RunResult,
     empty_table,
 )
-from .score import Explained, RegionData, ScoreSettings, score_region
+from .score import Explained, RegionData, RegionScores, ScoreSettings, score_region
 
 Progress = Callable[[str], None]
 
@@ -289,7 +294,10 @@ def build_tasks(context: Context, datasets: list[Prepared], bootstraps: int | No
                     params=learner.params,
                     explainer=learner.explainer,
                     response=learner.response,
-                    block_size=learner.cv.block_size,
+                    block_size=None if learner.cv.block_size == "auto" else float(learner.cv.block_size),
+                    block_size_min=learner.cv.block_size_min,
+                    block_size_max=learner.cv.block_size_max,
+                    block_range_factor=learner.cv.block_range_factor,
                     folds=learner.cv.folds,
                     bootstraps=learner.bootstraps if bootstraps is None else bootstraps,
                     max_explain_cells=learner.max_explain_cells,
@@ -470,6 +478,14 @@ def _regions(context: Context):
     return build_regions(spec.scheme, region_context, spec.min_cells, spec.include_global)
 
 
+def score_settings(definition: Definition) -> ScoreSettings:
+    """The scoring constants of a definition."""
+    scores = definition.scores
+    return ScoreSettings(
+        scores.weights, scores.delta_min, scores.distance_max, scores.power, min_r2=definition.learner.min_r2
+    )
+
+
 def _assemble(reference: Reference, model_data: list[Prepared], model_emulations, failures) -> RunResult:
     context = reference.context
     definition = context.definition
@@ -479,9 +495,9 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
     emulations = {**reference.emulations, **model_emulations}
     by_name = {d.name: d for d in datasets}
     models = [d.name for d in model_data]
-    settings = ScoreSettings(definition.scores.weights, definition.scores.delta_min)
-    score_rows, ceiling_rows, region_rows = [], [], []
-    importances, responses, envelope_i, envelope_r, emulator_rows = [], [], [], [], []
+    settings = score_settings(definition)
+    scored = RegionScores()
+    region_rows, importances, responses, envelope_i, envelope_r, emulator_rows = [], [], [], [], [], []
     fields = {d.name: np.where(d.valid(context.land), d.soc, np.nan) for d in datasets}
     for region, mask in context.regions.items():
         present = [p for p in products if (p, region) in emulations]
@@ -499,11 +515,11 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
                 "products": ", ".join(present),
             }
         )
-        if len(present) >= 1:
-            data = RegionData(region, mask, context.weight, fields, explained, present)
-            rows, ceiling = score_region(data, [m for m in models if m in explained], settings)
-            score_rows += rows
-            ceiling_rows += ceiling
+        data = RegionData(region, mask, context.weight, fields, explained, present)
+        region_scores = score_region(data, [m for m in models if m in explained], settings)
+        for table in ("scores", "assessments", "ceiling", "nulls", "flags", "stocks"):
+            getattr(scored, table).extend(getattr(region_scores, table))
+        if present:
             envelope_i += _envelope_importance(region, names, [emulations[(p, region)] for p in present])
             envelope_r += _envelope_response(region, names, grids, [emulations[(p, region)] for p in present])
         for name, result in ((n, emulations[(n, region)]) for n in by_name if (n, region) in emulations):
@@ -515,6 +531,7 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
                     "region": region,
                     "n_cells": result.n_cells,
                     "cv_r2": result.cv_r2,
+                    "cv_block_size": result.block_size,
                     "reliable": bool(result.cv_r2 >= definition.learner.min_r2),
                 }
             )
@@ -528,18 +545,26 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
     }
     return RunResult(
         name=definition.name,
-        scores=pd.DataFrame(score_rows, columns=SCORE_COLUMNS),
-        ceiling=pd.DataFrame(ceiling_rows, columns=CEILING_COLUMNS),
-        emulators=pd.DataFrame(emulator_rows),
+        scores=_table(scored.scores, SCORE_COLUMNS),
+        ceiling=_table(scored.ceiling, CEILING_COLUMNS),
+        emulators=_table(emulator_rows, EMULATOR_COLUMNS),
         importances=pd.DataFrame(importances),
         responses=pd.DataFrame(responses),
         envelope_importance=pd.DataFrame(envelope_i),
         envelope_response=pd.DataFrame(envelope_r),
         regions=regions,
-        failures=pd.DataFrame(failures, columns=FAILURE_COLUMNS) if failures else empty_table(FAILURE_COLUMNS),
+        failures=_table(failures, FAILURE_COLUMNS),
+        nulls=_table(scored.nulls, NULL_COLUMNS),
+        assessments=_table(scored.assessments, ASSESSMENT_COLUMNS),
+        product_flags=_table(scored.flags, PRODUCT_FLAG_COLUMNS),
+        stocks=_table(scored.stocks, STOCK_COLUMNS),
         difference_maps=maps,
         covariates=names,
     )
+
+
+def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns) if rows else empty_table(columns)
 
 
 def _observation_centre(fields: list[np.ndarray]) -> np.ndarray:

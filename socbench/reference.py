@@ -36,7 +36,7 @@ from .pipeline import Context, Prepared, Reference
 from .regrid import regridder
 from .results import RunResult
 
-FORMAT = 1
+FORMAT = 2  # 2: cv_block_size per product and region
 #: Definition sections a bundle depends on (``models`` is not one of them).
 SECTIONS = ("target", "covariates", "observations", "analysis_grid", "period", "regions", "learner", "scores")
 _FILES = ("reference.nc", "regions.csv", "baseline_scores.csv", "ceiling.csv")
@@ -58,7 +58,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
     n_boot = context.definition.learner.bootstraps
     n_points = context.definition.learner.grid_points
     shape = (len(products), len(regions))
-    n_cells, cv_r2 = np.zeros(shape, dtype="int32"), np.full(shape, np.nan)
+    n_cells, cv_r2, block_size = np.zeros(shape, dtype="int32"), np.full(shape, np.nan), np.full(shape, np.nan)
     shares = np.full(shape + (len(covariates),), np.nan)
     curves = np.full(shape + (len(covariates), n_points), np.nan)
     boot_shares = np.full(shape + (n_boot, len(covariates)), np.nan)
@@ -68,7 +68,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
             result = reference.emulations.get((product, region))
             if result is None:
                 continue
-            n_cells[i, j], cv_r2[i, j] = result.n_cells, result.cv_r2
+            n_cells[i, j], cv_r2[i, j], block_size[i, j] = result.n_cells, result.cv_r2, result.block_size
             shares[i, j], curves[i, j] = result.shares, result.curves
             boot_shares[i, j], boot_curves[i, j] = result.boot_shares, result.boot_curves
     grid = context.grid
@@ -86,6 +86,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
             "product_soc": (("product", "lat", "lon"), np.stack([p.soc for p in reference.products])),
             "n_cells": (dims, n_cells),
             "cv_r2": (dims, cv_r2),
+            "cv_block_size": (dims, block_size),
             "shares": (dims + ("covariate",), shares),
             "curves": (dims + ("covariate", "point"), curves),
             "boot_shares": (dims + ("boot", "covariate"), boot_shares),
@@ -216,5 +217,6 @@ def _reference_from(data: xr.Dataset, region_table: pd.DataFrame, definition: De
                 curves=data["curves"].values[i, j],
                 boot_shares=data["boot_shares"].values[i, j],
                 boot_curves=data["boot_curves"].values[i, j],
+                block_size=float(data["cv_block_size"].values[i, j]),
             )
     return Reference(context=context, products=products, emulations=emulations, failures=[])

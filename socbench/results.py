@@ -14,13 +14,19 @@ import pandas as pd
 import xarray as xr
 
 #: Score components, in the order they are shown.
-COMPONENTS = ("importance", "response", "stock_bias", "spatial_distribution")
+COMPONENTS = ("importance", "response", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution")
+#: Components read from the emulators' explanations (withheld where those cannot be trusted).
+DRIVER_COMPONENTS = ("importance", "response")
 #: All score metrics, the weighted overall score first.
 METRICS = ("overall",) + COMPONENTS
 
 SCORE_COLUMNS = ["model", "region", "metric", "value"]
 CEILING_COLUMNS = ["product", "region", "metric", "value"]
-EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "reliable"]
+NULL_COLUMNS = ["reference", "region", "metric", "value"]
+ASSESSMENT_COLUMNS = ["model", "region", "metric", "status", "reason"]
+PRODUCT_FLAG_COLUMNS = ["product", "region", "flag", "detail"]
+STOCK_COLUMNS = ["dataset", "kind", "region", "stock_pg", "area_km2"]
+EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "cv_block_size", "reliable"]
 IMPORTANCE_COLUMNS = ["dataset", "kind", "region", "covariate", "share", "share_low", "share_high"]
 RESPONSE_COLUMNS = ["dataset", "kind", "region", "covariate", "point", "x", "value", "value_low", "value_high"]
 ENVELOPE_IMPORTANCE_COLUMNS = ["region", "covariate", "centre", "low", "high"]
@@ -43,14 +49,29 @@ class RunResult:
         Benchmark name.
     scores : DataFrame
         ``model, region, metric, value``; metric in :data:`METRICS` plus
-        ``importance_kendall_tau`` and the raw distances ``importance_distance``
-        and ``response_distance`` (lower is better). Scores are in [0, 1],
-        higher is better.
+        ``overall_components`` (how many components overall rests on) and the
+        diagnostics ``importance_kendall_tau``, ``model_cv_r2`` and the raw
+        distances ``importance_distance``, ``response_distance`` and
+        ``explained_variance_distance`` (lower is better). Scores are in
+        [0, 1], higher is better; NaN where withheld (see ``assessments``).
     ceiling : DataFrame
         ``product, region, metric, value``: each observation product scored
-        against the others (leave-one-product-out), the observational ceiling.
+        exactly as a model is, against the same envelope: the observational ceiling.
+    nulls : DataFrame
+        ``reference, region, metric, value``: the null reference (equal shares,
+        flat responses, no explained variance, uniform field) scored alike.
+    assessments : DataFrame
+        ``model, region, metric, status, reason``: for each component,
+        ``"scored"`` or ``"withheld"`` with a reason code (:data:`socbench.score.REASONS`).
+    product_flags : DataFrame
+        ``product, region, flag, detail``: ``outlier`` (driver shares or curves
+        far from every other product's; left out of the consensus) and
+        ``suspect_units`` (stock implausible next to the others'; left out of
+        the stock and field consensus).
+    stocks : DataFrame
+        ``dataset, kind, region, stock_pg, area_km2`` over each dataset's valid cells.
     emulators : DataFrame
-        ``dataset, kind, region, n_cells, cv_r2, reliable``; kind is
+        ``dataset, kind, region, n_cells, cv_r2, cv_block_size, reliable``; kind is
         ``"model"`` or ``"observation"``.
     importances : DataFrame
         ``dataset, kind, region, covariate, share, share_low, share_high``.
@@ -83,6 +104,10 @@ class RunResult:
     envelope_response: pd.DataFrame
     regions: pd.DataFrame
     failures: pd.DataFrame
+    nulls: pd.DataFrame = field(default_factory=lambda: empty_table(NULL_COLUMNS))
+    assessments: pd.DataFrame = field(default_factory=lambda: empty_table(ASSESSMENT_COLUMNS))
+    product_flags: pd.DataFrame = field(default_factory=lambda: empty_table(PRODUCT_FLAG_COLUMNS))
+    stocks: pd.DataFrame = field(default_factory=lambda: empty_table(STOCK_COLUMNS))
     difference_maps: dict[str, xr.DataArray] = field(default_factory=dict)
     covariates: list[str] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)

@@ -1,66 +1,75 @@
-"""Score: compare each model with the observational envelope.
+"""Score: compare each model with the observational envelope of a region.
 
 The metric functions at the top are pure functions of arrays (explicit
-weights, no I/O), testable in isolation. :func:`score_region` assembles them
-into tidy rows for one region; the observation products are scored the same
-way against each other (leave-one-product-out) for the ceiling.
+``axis`` and ``weights``, no I/O), testable in isolation, in the manner of
+xskillscore. :func:`build_envelope` builds, once per region, what every
+candidate is scored against: the consensus of the observation products, the
+tolerances set by their disagreement, and the flags of products that do not
+belong. :func:`score_candidate` scores one dataset against it; models, the
+products themselves (the ceiling) and a null reference are scored alike by
+:func:`score_region`.
 
-Formulas (DESIGN.md, section Score):
-
-- tolerance score ``S = exp(-max(0, D - delta) / max(delta, delta_min))`` where
-  ``delta`` is the obs-obs scale: the median pairwise distance between the
-  products, or their median bootstrap spread if larger, floored at ``delta_min``;
-- importance distance: total variation ``1/2 sum |s_model - s_obs|`` over the
-  variance shares (driver shares times CV R^2, plus the unexplained ``1 - R^2``);
-- response distance: ``sum_j s_obs_j ||f_model_j - f_obs_j|| / ||f_obs_j||``;
-- stock bias (ILAMB-style): ``exp(-max(|m - o| - u, 0) / |o|)``, u the
-  inter-product standard deviation of the stock;
-- spatial distribution (Taylor 2001, as in ILAMB):
-  ``2 (1 + R) / (sigma + 1/sigma)^2`` with sigma the ratio of weighted
-  standard deviations, divided by the products' own median agreement
-  (capped at 1).
+The formulas and their one-sentence meanings are in ``docs/method.md`` and in
+:data:`METRIC_MEANINGS`; the principles are in DESIGN.md (section Score).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from itertools import permutations
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.stats import weightedtau
 
-from .results import COMPONENTS
+from .results import COMPONENTS, DRIVER_COMPONENTS
+
+#: One sentence per metric: what a reader can check it means.
+METRIC_MEANINGS = {
+    "overall": "Weighted mean of the components that could be assessed in this region.",
+    "importance": "Do the same drivers matter, in the same proportions, as in the observations?",
+    "response": "Does SOC respond to each driver with the same shape as in the observations?",
+    "explained_variance": "Do the drivers explain as much of the spatial variation of ln SOC as they do in the observations?",
+    "total_stock": "Is the region's total soil carbon stock within the range of the observation products?",
+    "ilamb_bias": "ILAMB's bias score: the per-cell relative bias, scored per cell and averaged over the region.",
+    "spatial_distribution": "Does the spatial pattern (correlation and variance) match the products', relative to how well they match each other?",
+    "importance_distance": "Total-variation distance between the model's and the observed driver shares (0 same, 1 disjoint).",
+    "response_distance": "Importance-weighted relative L2 distance between the model's and the observed response curves (0 same, 1 = flat).",
+    "importance_kendall_tau": "Weighted Kendall tau between the model's and the observed driver rankings (1 same order).",
+    "explained_variance_distance": "Absolute difference between the model's and the observed emulator CV R^2.",
+    "model_cv_r2": "Spatial-block cross-validated R^2 of the model's own emulator.",
+    "overall_components": "How many components the overall score rests on.",
+}
+
+#: Reason codes of withheld scores, with the sentence shown to readers.
+REASONS = {
+    "model_emulator_unreliable": "the model's emulator explains too little (CV R^2 below min_r2) to read its drivers",
+    "products_unreliable": "the observation products' emulators explain too little (median CV R^2 below min_r2)",
+    "products_cannot_discriminate": "the products disagree so much that a null reference scores near their ceiling",
+    "no_observations": "no observation product covers this region",
+}
+
+#: Name of the null reference in the ``nulls`` table.
+NULL_REFERENCE = "null"
 
 # ------------------------------------------------------------ pure metrics
 
 
 def total_variation(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Total-variation distance ``1/2 sum |a - b|`` between share vectors."""
-    return 0.5 * np.abs(np.asarray(a) - np.asarray(b)).sum(axis=axis)
-
-
-def variance_shares(shares: np.ndarray, r2: float) -> np.ndarray:
-    """Shares of the variance of ln SOC: each driver's, then the unexplained part.
-
-    The importance shares (summing to 1) are scaled by the emulator's CV R^2
-    (clipped to [0, 1]) and ``1 - R^2`` is appended, so a dataset that the
-    drivers explain poorly differs from a well-explained one by that much.
-    """
-    explained = float(np.clip(r2, 0.0, 1.0)) if np.isfinite(r2) else 0.0
-    shares = np.asarray(shares, float)
-    tail = np.full(shares.shape[:-1] + (1,), 1.0 - explained)
-    return np.concatenate([shares * explained, tail], axis=-1)
+    """Total-variation distance ``1/2 sum |a - b|`` between share vectors along ``axis``."""
+    return 0.5 * np.abs(np.asarray(a, float) - np.asarray(b, float)).sum(axis=axis)
 
 
 def response_distance(model: np.ndarray, obs: np.ndarray, obs_shares: np.ndarray, floor: float = 0.1) -> float:
     """Importance-weighted relative L2 distance between response curves.
+
+    ``D = sum_j s_j ||f_model_j - f_obs_j|| / ||f_obs_j||``: 0 for the same
+    curves, 1 for flat curves, 2 for mirrored ones.
 
     Parameters
     ----------
     model, obs : ndarray, shape (p, K)
         Centred curves on the same grid.
     obs_shares : ndarray, shape (p,)
-        Observed importance shares (weights of the sum).
+        Observed importance shares (weights of the sum, summing to 1).
     floor : float
         Each ``||f_obs_j||`` is floored at ``floor`` times the largest one, so
         a covariate with a flat observed response does not divide by ~0.
@@ -71,23 +80,58 @@ def response_distance(model: np.ndarray, obs: np.ndarray, obs_shares: np.ndarray
     return float(np.sum(np.asarray(obs_shares) * np.linalg.norm(model - obs, axis=1) / norms))
 
 
-def tolerance_score(distance: float, delta: float, delta_min: float) -> float:
-    """``exp(-max(0, D - delta) / max(delta, delta_min))``: 1 within the obs-obs scale."""
+def graded_score(distance: float, tolerance: float, distance_max: float, power: float) -> float:
+    """``((d_max - D) / (d_max - tolerance))^power`` between the tolerance and ``d_max``.
+
+    1 within the tolerance, 0 from ``distance_max`` on, and strictly
+    decreasing in between: no exponential tail where bad and very bad models
+    become equal. The slope does not depend on the tolerance, so products
+    that disagree widen the plateau of 1 but do not flatten the grading.
+    """
     if not np.isfinite(distance):
         return float("nan")
-    scale = max(delta, delta_min) if np.isfinite(delta) else delta_min
-    return float(np.exp(-max(0.0, distance - scale) / scale))
+    if distance <= tolerance:
+        return 1.0
+    if distance >= distance_max or tolerance >= distance_max:
+        return 0.0
+    return float(((distance_max - distance) / (distance_max - tolerance)) ** power)
 
 
-def stock_bias_score(model_stock: float, obs_stock: float, spread: float) -> float:
-    """ILAMB-style bias score ``exp(-max(|m - o| - u, 0) / |o|)``."""
+def relative_stock_score(model_stock: float, obs_stock: float, tolerance: float) -> float:
+    """Total-stock score ``exp(-max(0, |m - o| / |o| - tolerance))``, tolerance relative to ``o``."""
     if not (np.isfinite(model_stock) and np.isfinite(obs_stock)) or obs_stock == 0:
         return float("nan")
-    return float(np.exp(-max(abs(model_stock - obs_stock) - spread, 0.0) / abs(obs_stock)))
+    return float(np.exp(-max(abs(model_stock - obs_stock) / abs(obs_stock) - tolerance, 0.0)))
+
+
+def ilamb_bias_score(model: np.ndarray, reference: np.ndarray, weights: np.ndarray, uncertainty=0.0) -> float:
+    """ILAMB's bias score of a time-mean field (Collier et al. 2018, JAMES 10:2731).
+
+    Per cell ``s = exp(-max(0, |m - r| - u) / |r|)``, then the weighted mean
+    over the cells where both are finite. This is ilamb3's ``Collier2018``
+    method (``ilamb3.analysis.bias``) for a reference without time variation,
+    where the bias is normalised by the reference itself.
+
+    Parameters
+    ----------
+    model, reference : ndarray
+        Fields on the same cells.
+    weights : ndarray
+        Cell weights (area x land fraction).
+    uncertainty : float or ndarray
+        Reference uncertainty per cell (here the spread of the products).
+    """
+    model, reference, weights = (np.asarray(x, float) for x in (model, reference, weights))
+    uncertainty = np.broadcast_to(np.asarray(uncertainty, float), model.shape)
+    ok = np.isfinite(model) & np.isfinite(reference) & (reference != 0) & (weights > 0)
+    if not ok.any():
+        return float("nan")
+    excess = np.maximum(np.abs(model[ok] - reference[ok]) - uncertainty[ok], 0.0)
+    return float(np.average(np.exp(-excess / np.abs(reference[ok])), weights=weights[ok]))
 
 
 def spatial_distribution_score(model: np.ndarray, obs: np.ndarray, weight: np.ndarray) -> float:
-    """Taylor-style score ``2 (1 + R) / (sigma + 1/sigma)^2``, area-weighted."""
+    """Taylor-style score ``2 (1 + R) / (sigma + 1/sigma)^2``, area-weighted (as in ILAMB)."""
     model, obs, weight = (np.asarray(x, float).ravel() for x in (model, obs, weight))
     ok = np.isfinite(model) & np.isfinite(obs) & (weight > 0)
     if ok.sum() < 3:
@@ -107,26 +151,54 @@ def weighted_kendall_tau(model_shares: np.ndarray, obs_shares: np.ndarray) -> fl
     return float(weightedtau(np.asarray(obs_shares), np.asarray(model_shares))[0])
 
 
-def obs_obs_scale(pairwise: list[float], bootstrap_spread: list[float], delta_min: float) -> float:
-    """The obs-obs scale delta: median pairwise distance or bootstrap spread, floored."""
-    candidates = [delta_min]
-    if pairwise:
-        candidates.append(float(np.median(pairwise)))
-    if bootstrap_spread:
-        candidates.append(float(np.median(bootstrap_spread)))
+def weighted_overall(components: dict[str, float], weights: dict[str, float]) -> tuple[float, int]:
+    """Weighted mean of the finite component scores, and how many it rests on."""
+    pairs = [(components[k], w) for k, w in weights.items() if w > 0 and np.isfinite(components.get(k, np.nan))]
+    if not pairs:
+        return float("nan"), 0
+    values, w = zip(*pairs)
+    return float(np.average(values, weights=w)), len(pairs)
+
+
+# ------------------------------------------------------------ robust envelope statistics
+
+
+def nearest_neighbour_outliers(distances: np.ndarray, floor: float, factor: float = 3.0) -> list[int]:
+    """Indices of members far from every other member of a set.
+
+    A member is an outlier when the distance to its nearest neighbour exceeds
+    both ``floor`` and ``factor`` times the median nearest-neighbour distance
+    of the other members. Needs three members or more (with two, neither can
+    be told from the other); at least two members are always kept, the
+    farthest outliers being removed first.
+
+    Parameters
+    ----------
+    distances : ndarray, shape (n, n)
+        Symmetric distances between the members.
+    """
+    distances = np.asarray(distances, float)
+    n = len(distances)
+    if n < 3:
+        return []
+    nearest = np.array([np.min(np.delete(distances[i], i)) for i in range(n)])
+    outliers = []
+    for i in np.argsort(-nearest):
+        others = np.median(np.delete(nearest, i))
+        if nearest[i] > max(floor, factor * others) and n - len(outliers) > 2:
+            outliers.append(int(i))
+    return sorted(outliers)
+
+
+def leave_one_out_tolerance(loo_distances: list[float], boot_spreads: list[float], floor: float) -> float:
+    """Obs-obs tolerance: median leave-one-out distance or median bootstrap spread, floored."""
+    candidates = [floor]
+    candidates += [float(np.median(loo_distances))] if loo_distances else []
+    candidates += [float(np.median(boot_spreads))] if boot_spreads else []
     return max(candidates)
 
 
-def weighted_overall(components: dict[str, float], weights: dict[str, float]) -> float:
-    """Weighted mean of the available (finite) component scores."""
-    pairs = [(components[k], w) for k, w in weights.items() if w > 0 and np.isfinite(components.get(k, np.nan))]
-    if not pairs:
-        return float("nan")
-    values, w = zip(*pairs)
-    return float(np.average(values, weights=w))
-
-
-# ------------------------------------------------------------ assembly
+# ------------------------------------------------------------ region data
 
 
 @dataclass
@@ -139,10 +211,6 @@ class Explained:
     boot_curves: np.ndarray
     cv_r2: float
 
-    def variance_shares(self, boot: bool = False) -> np.ndarray:
-        """See :func:`variance_shares`; of the bootstrap replicates when ``boot``."""
-        return variance_shares(self.boot_shares if boot else self.shares, self.cv_r2)
-
 
 @dataclass
 class RegionData:
@@ -150,7 +218,8 @@ class RegionData:
 
     ``fields`` are SOC densities (kg m-2) on the analysis grid, NaN where a
     dataset has no data; ``weight`` is cell area x reference land fraction;
-    ``mask`` selects the region's cells.
+    ``mask`` selects the region's cells; ``products`` are the observation
+    products that cover the region.
     """
 
     name: str
@@ -163,137 +232,379 @@ class RegionData:
 
 @dataclass(frozen=True)
 class ScoreSettings:
+    """Score weights and the constants of the score maps.
+
+    ``delta_min`` floors each tolerance; ``distance_max`` and ``power`` shape
+    each graded score map (:func:`graded_score`); a driver score is withheld
+    when a null reference scores within ``discrimination_margin`` of the
+    products' ceiling.
+    """
+
     weights: dict[str, float]
     delta_min: dict[str, float]
+    distance_max: dict[str, float]
+    power: dict[str, float]
+    min_r2: float = 0.3
+    outlier_factor: float = 3.0
+    stock_ratio_limit: float = 3.0
+    discrimination_margin: float = 0.1
 
 
-def _importance_scale(products: list[str], explained: dict[str, Explained], delta_min: float) -> float:
-    pairwise = [
-        total_variation(explained[a].variance_shares(), explained[b].variance_shares())
-        for a, b in permutations(products, 2)
-    ]
-    spread = [
-        float(np.mean(total_variation(explained[p].variance_shares(boot=True), explained[p].variance_shares())))
-        for p in products
-        if len(explained[p].boot_shares)
-    ]
-    return obs_obs_scale(pairwise, spread, delta_min)
+@dataclass
+class Envelope:
+    """The observational envelope of one region, built once by :func:`build_envelope`.
+
+    Attributes
+    ----------
+    products : list of str
+        Products covering the region.
+    driver_products : list of str
+        Products forming the consensus of driver shares and curves (reliable
+        emulators, outliers removed).
+    stock_products : list of str
+        Products forming the consensus of the SOC field (suspected units
+        errors removed).
+    tolerance : dict
+        Obs-obs tolerance per graded metric (importance, response,
+        explained_variance, total_stock).
+    withheld : dict
+        Component -> reason code, for components nobody can be scored on here.
+    flags : list of dict
+        ``product, region, flag, detail`` rows.
+    """
+
+    region: RegionData
+    products: list[str]
+    driver_products: list[str]
+    stock_products: list[str]
+    shares: np.ndarray | None
+    curves: np.ndarray | None
+    cv_r2: float
+    centre_field: np.ndarray | None
+    field_spread: np.ndarray | None
+    tolerance: dict[str, float]
+    spatial_agreement: float
+    withheld: dict[str, str] = field(default_factory=dict)
+    flags: list[dict] = field(default_factory=list)
 
 
-def _response_scale(products: list[str], explained: dict[str, Explained], delta_min: float) -> float:
-    pairwise = [
-        response_distance(explained[a].curves, explained[b].curves, explained[b].shares)
-        for a, b in permutations(products, 2)
-    ]
-    spread = [
-        float(np.mean([response_distance(c, explained[p].curves, explained[p].shares) for c in explained[p].boot_curves]))
-        for p in products
-        if len(explained[p].boot_curves)
-    ]
-    return obs_obs_scale(pairwise, spread, delta_min)
-
-
-def _common_cells(region: RegionData, datasets: list[str]) -> np.ndarray:
+def _cells(region: RegionData, datasets: list[str]) -> np.ndarray:
     cells = region.mask & (region.weight > 0)
     for name in datasets:
         cells &= np.isfinite(region.fields[name])
     return cells
 
 
-def _stock_pg(field: np.ndarray, weight: np.ndarray, cells: np.ndarray) -> float:
-    return float(np.sum(field[cells] * weight[cells]) / 1e12)
+def _stock_pg(field_: np.ndarray, weight: np.ndarray, cells: np.ndarray) -> float:
+    return float(np.sum(field_[cells] * weight[cells]) / 1e12)
 
 
-def _raw_spatial(region: RegionData, candidate: str, reference: list[str]) -> float:
-    cells = _common_cells(region, [candidate, *reference])
-    centre = np.mean([region.fields[p][cells] for p in reference], axis=0)
-    return spatial_distribution_score(region.fields[candidate][cells], centre, region.weight[cells])
+def _symmetric_response(a: Explained, b: Explained) -> float:
+    return 0.5 * (response_distance(a.curves, b.curves, b.shares) + response_distance(b.curves, a.curves, a.shares))
 
 
-def score_against(
-    candidate: str, reference: list[str], region: RegionData, settings: ScoreSettings, scale_from: list[str]
-) -> dict[str, float]:
-    """All component scores of ``candidate`` against the envelope of ``reference`` products.
-
-    ``scale_from`` are the products whose mutual disagreement sets the tolerances.
-    """
-    explained = region.explained
-    centre_shares = np.mean([explained[p].shares for p in reference], axis=0)
-    centre_variance = np.mean([explained[p].variance_shares() for p in reference], axis=0)
-    centre_curves = np.mean([explained[p].curves for p in reference], axis=0)
-    own = explained[candidate]
-    obs_r2 = float(np.median([explained[p].cv_r2 for p in reference]))
-    # Curves of an emulator that explains less than the observations' emulators
-    # do are trusted only in proportion.
-    reliability = float(np.clip(own.cv_r2 / obs_r2, 0.0, 1.0)) if obs_r2 > 0 else float("nan")
-    importance_distance = total_variation(own.variance_shares(), centre_variance)
-    response = response_distance(own.curves, centre_curves, centre_shares)
-    scores = {
-        "importance": tolerance_score(
-            importance_distance,
-            _importance_scale(scale_from, explained, settings.delta_min["importance"]),
-            settings.delta_min["importance"],
-        ),
-        "response": reliability
-        * tolerance_score(
-            response,
-            _response_scale(scale_from, explained, settings.delta_min["response"]),
-            settings.delta_min["response"],
-        ),
-        "importance_kendall_tau": weighted_kendall_tau(own.shares, centre_shares),
-        "importance_distance": float(importance_distance),
-        "response_distance": float(response),
+def _driver_outliers(names: list[str], explained: dict[str, Explained], settings: ScoreSettings) -> dict[str, str]:
+    """Products whose shares or curves are far from every other product's."""
+    found = {}
+    metrics = {
+        "importance": lambda a, b: float(total_variation(a.shares, b.shares)),
+        "response": _symmetric_response,
     }
-    cells = _common_cells(region, [candidate, *scale_from])
-    stocks = {name: _stock_pg(region.fields[name], region.weight, cells) for name in {candidate, *scale_from, *reference}}
-    scores["stock_bias"] = stock_bias_score(
-        stocks[candidate],
-        float(np.mean([stocks[p] for p in reference])),
-        float(np.std([stocks[p] for p in scale_from])),
+    for metric, distance in metrics.items():
+        matrix = np.array([[distance(explained[a], explained[b]) for b in names] for a in names])
+        floor = 2.0 * settings.delta_min[metric]
+        for i in nearest_neighbour_outliers(matrix, floor, settings.outlier_factor):
+            nearest = np.min(np.delete(matrix[i], i))
+            found.setdefault(names[i], f"{metric} distance {nearest:.2f} to the nearest other product")
+    return found
+
+
+def _stock_outliers(region: RegionData, names: list[str], settings: ScoreSettings) -> dict[str, str]:
+    """Products whose stock is implausible next to the others' (suspected units error)."""
+    if len(names) < 3:
+        return {}
+    cells = _cells(region, names)
+    stocks = {p: _stock_pg(region.fields[p], region.weight, cells) for p in names}
+    found = {}
+    limit = settings.stock_ratio_limit
+    for product in names:
+        others = float(np.median([stocks[q] for q in names if q != product]))
+        ratio = stocks[product] / others if others > 0 else np.inf
+        if not 1.0 / limit <= ratio <= limit:
+            found[product] = f"stock {stocks[product]:.4g} Pg is {ratio:.3g} x the other products' median ({others:.4g} Pg); check its units"
+    return found
+
+
+def _driver_tolerances(names: list[str], explained: dict[str, Explained], settings: ScoreSettings) -> dict[str, float]:
+    """Importance and response tolerances: leave-one-product-out distances and bootstrap spreads."""
+    loo_importance, loo_response = [], []
+    for product in names if len(names) >= 2 else []:
+        others = [q for q in names if q != product]
+        shares = np.mean([explained[q].shares for q in others], axis=0)
+        curves = np.mean([explained[q].curves for q in others], axis=0)
+        loo_importance.append(float(total_variation(explained[product].shares, shares)))
+        loo_response.append(response_distance(explained[product].curves, curves, shares))
+    boot_importance = [
+        float(np.mean(total_variation(explained[p].boot_shares, explained[p].shares)))
+        for p in names
+        if len(explained[p].boot_shares)
+    ]
+    boot_response = [
+        float(np.mean([response_distance(c, explained[p].curves, explained[p].shares) for c in explained[p].boot_curves]))
+        for p in names
+        if len(explained[p].boot_curves)
+    ]
+    return {
+        "importance": leave_one_out_tolerance(loo_importance, boot_importance, settings.delta_min["importance"]),
+        "response": leave_one_out_tolerance(loo_response, boot_response, settings.delta_min["response"]),
+    }
+
+
+def _loo_scalar_tolerance(values: dict[str, float], floor: float, relative: bool = False) -> float:
+    """Median distance of each product's value to the mean of the others' (relative to it if asked)."""
+    names = list(values)
+    distances = []
+    for product in names if len(names) >= 2 else []:
+        others = float(np.mean([values[q] for q in names if q != product]))
+        gap = abs(values[product] - others)
+        distances.append(gap / abs(others) if relative and others else gap)
+    return leave_one_out_tolerance(distances, [], floor)
+
+
+def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
+    """The observational envelope of a region: consensus, tolerances, flags, withheld components."""
+    products = [p for p in region.products if p in region.explained]
+    explained = region.explained
+    flags: list[dict] = []
+    withheld: dict[str, str] = {}
+    if not products:
+        withheld = {c: "no_observations" for c in COMPONENTS}
+        return Envelope(region, [], [], [], None, None, float("nan"), None, None, {}, float("nan"), withheld)
+
+    stock_outliers = _stock_outliers(region, products, settings)
+    flags += [_flag(p, region.name, "suspect_units", d) for p, d in stock_outliers.items()]
+    stock_products = [p for p in products if p not in stock_outliers] or products
+
+    reliable = [p for p in products if explained[p].cv_r2 >= settings.min_r2]
+    if np.median([explained[p].cv_r2 for p in products]) < settings.min_r2:
+        withheld.update({c: "products_unreliable" for c in DRIVER_COMPONENTS})
+    outliers = _driver_outliers(reliable, explained, settings)
+    flags += [_flag(p, region.name, "outlier", d) for p, d in outliers.items()]
+    driver_products = [p for p in (reliable or products) if p not in outliers]
+
+    tolerance = _driver_tolerances(driver_products, explained, settings)
+    r2 = {p: explained[p].cv_r2 for p in products if p not in outliers}
+    tolerance["explained_variance"] = _loo_scalar_tolerance(r2, settings.delta_min["explained_variance"])
+    cells = _cells(region, stock_products)
+    stocks = {p: _stock_pg(region.fields[p], region.weight, cells) for p in stock_products}
+    tolerance["total_stock"] = _loo_scalar_tolerance(stocks, 0.0, relative=True)
+
+    stack = np.stack([region.fields[p] for p in stock_products])
+    envelope = Envelope(
+        region=region,
+        products=products,
+        driver_products=driver_products,
+        stock_products=stock_products,
+        shares=np.mean([explained[p].shares for p in driver_products], axis=0),
+        curves=np.mean([explained[p].curves for p in driver_products], axis=0),
+        cv_r2=float(np.mean(list(r2.values()))),
+        centre_field=np.mean(stack, axis=0),
+        field_spread=np.std(stack, axis=0),
+        tolerance=tolerance,
+        spatial_agreement=_spatial_agreement(region, stock_products),
+        withheld=withheld,
+        flags=flags,
     )
-    scores["spatial_distribution"] = _raw_spatial(region, candidate, reference)
-    return scores
+    return envelope
 
 
-def products_agreement(region: RegionData) -> float:
-    """Median spatial score of each product against the mean of the others."""
-    products = region.products
+def _flag(product: str, region: str, flag: str, detail: str) -> dict:
+    return {"product": product, "region": region, "flag": flag, "detail": detail}
+
+
+def _spatial_agreement(region: RegionData, products: list[str]) -> float:
+    """Median Taylor score of each product against the mean of the others."""
     if len(products) < 2:
         return float("nan")
-    values = [_raw_spatial(region, p, [q for q in products if q != p]) for p in products]
+    values = []
+    for product in products:
+        others = [q for q in products if q != product]
+        cells = _cells(region, products)
+        centre = np.mean([region.fields[q][cells] for q in others], axis=0)
+        values.append(spatial_distribution_score(region.fields[product][cells], centre, region.weight[cells]))
     return float(np.nanmedian(values))
 
 
-def score_region(region: RegionData, models: list[str], settings: ScoreSettings) -> tuple[list[dict], list[dict]]:
-    """Score every model, and every product against the others, in one region.
+# ------------------------------------------------------------ scoring a candidate
+
+
+@dataclass
+class Candidate:
+    """What is scored: a dataset's emulation (or a null's) and its SOC field."""
+
+    explained: Explained | None
+    field: np.ndarray | None
+    #: Withhold its driver scores when its emulator is below min_r2 (not for the null reference).
+    judge_emulator: bool = True
+
+
+def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSettings) -> tuple[dict[str, float], dict[str, str]]:
+    """Score one candidate against a region's envelope.
 
     Returns
     -------
-    model_rows, ceiling_rows : list of dict
-        Tidy rows ``(model|product, region, metric, value)``.
+    scores : dict
+        Component scores, ``overall``, ``overall_components`` and diagnostics.
+    withheld : dict
+        Component -> reason code for every score withheld (set to NaN).
     """
-    products = region.products
-    agreement = products_agreement(region)
-    model_rows, ceiling_rows = [], []
+    withheld = dict(envelope.withheld)
+    scores = {c: float("nan") for c in COMPONENTS}
+    if envelope.products:
+        scores.update(_driver_scores(candidate.explained, envelope, settings))
+        scores.update(_field_scores(candidate.field, envelope))
+        unreliable = candidate.explained is not None and not candidate.explained.cv_r2 >= settings.min_r2
+        if candidate.judge_emulator and unreliable:
+            for component in DRIVER_COMPONENTS:
+                withheld.setdefault(component, "model_emulator_unreliable")
+    for component in withheld:
+        scores[component] = float("nan")
+    scores["overall"], scores["overall_components"] = weighted_overall(
+        {c: scores[c] for c in COMPONENTS}, settings.weights
+    )
+    return scores, withheld
+
+
+def _driver_scores(explained: Explained | None, envelope: Envelope, settings: ScoreSettings) -> dict[str, float]:
+    if explained is None:
+        return {}
+    importance = float(total_variation(explained.shares, envelope.shares))
+    response = response_distance(explained.curves, envelope.curves, envelope.shares)
+    r2_gap = abs(explained.cv_r2 - envelope.cv_r2) if np.isfinite(explained.cv_r2) else float("nan")
+    distances = {"importance": importance, "response": response, "explained_variance": r2_gap}
+    return {
+        **{
+            metric: graded_score(
+                distance, envelope.tolerance[metric], settings.distance_max[metric], settings.power[metric]
+            )
+            for metric, distance in distances.items()
+        },
+        "importance_distance": importance,
+        "response_distance": response,
+        "explained_variance_distance": r2_gap,
+        "importance_kendall_tau": weighted_kendall_tau(explained.shares, envelope.shares),
+        "model_cv_r2": float(explained.cv_r2),
+    }
+
+
+def _field_scores(field_: np.ndarray | None, envelope: Envelope) -> dict[str, float]:
+    if field_ is None:
+        return {}
+    region = envelope.region
+    cells = _cells(region, envelope.stock_products) & np.isfinite(field_)
+    if not cells.any():
+        return {}
+    weight = region.weight[cells]
+    centre = envelope.centre_field[cells]
+    observed = float(np.sum(centre * weight) / 1e12)
+    modelled = float(np.sum(field_[cells] * weight) / 1e12)
+    raw_spatial = spatial_distribution_score(field_[cells], centre, weight)
+    agreement = envelope.spatial_agreement
+    spatial = min(1.0, raw_spatial / agreement) if np.isfinite(agreement) and agreement > 0 else raw_spatial
+    return {
+        "total_stock": relative_stock_score(modelled, observed, envelope.tolerance["total_stock"]),
+        "ilamb_bias": ilamb_bias_score(field_[cells], centre, weight, envelope.field_spread[cells]),
+        "spatial_distribution": float(spatial),
+    }
+
+
+# ------------------------------------------------------------ a region
+
+
+@dataclass
+class RegionScores:
+    """Tidy rows of one region (see :class:`socbench.results.RunResult`)."""
+
+    scores: list[dict] = field(default_factory=list)
+    assessments: list[dict] = field(default_factory=list)
+    ceiling: list[dict] = field(default_factory=list)
+    nulls: list[dict] = field(default_factory=list)
+    flags: list[dict] = field(default_factory=list)
+    stocks: list[dict] = field(default_factory=list)
+
+
+def null_candidate(envelope: Envelope) -> Candidate:
+    """The null reference: equal driver shares, flat responses, no explained variance,
+    and a uniform field holding the observed mean density."""
+    if envelope.shares is None:
+        return Candidate(None, None)
+    p, k = envelope.curves.shape
+    explained = Explained(np.full(p, 1.0 / p), np.zeros((p, k)), np.empty((0, p)), np.empty((0, p, k)), 0.0)
+    region = envelope.region
+    cells = _cells(region, envelope.stock_products)
+    mean_density = np.average(envelope.centre_field[cells], weights=region.weight[cells])
+    uniform = np.where(region.mask, mean_density, np.nan)
+    return Candidate(explained, uniform, judge_emulator=False)
+
+
+def score_region(region: RegionData, models: list[str], settings: ScoreSettings) -> RegionScores:
+    """Score every model, every product (the ceiling) and the null reference in one region.
+
+    All are scored against the same :class:`Envelope`, so a copy of a product
+    scores exactly what that product's ceiling row says. A driver component is
+    withheld for everyone when the null reference scores within
+    ``discrimination_margin`` of the median product ceiling.
+    """
+    envelope = build_envelope(region, settings)
+    out = RegionScores(flags=list(envelope.flags))
+
+    def scored(name: str) -> tuple[dict, dict]:
+        return score_candidate(Candidate(region.explained.get(name), region.fields.get(name)), envelope, settings)
+
+    ceilings = {p: scored(p) for p in envelope.products}
+    null_scores, _ = score_candidate(null_candidate(envelope), envelope, settings)
+    _withhold_indiscriminate(envelope, ceilings, null_scores, settings)
+    ceilings = {p: scored(p) for p in envelope.products}
+    null_scores, _ = score_candidate(null_candidate(envelope), envelope, settings)
+    for product, (scores, _) in ceilings.items():
+        out.ceiling += _rows("product", product, region.name, scores)
+    out.nulls += _rows("reference", NULL_REFERENCE, region.name, null_scores)
     for model in models:
-        if model not in region.explained:
-            continue
-        scores = score_against(model, products, region, settings, products)
-        _finish(scores, agreement, settings)
-        model_rows += [{"model": model, "region": region.name, "metric": k, "value": v} for k, v in scores.items()]
-    for product in products:
-        others = [p for p in products if p != product]
-        if not others:
-            continue
-        scale_from = others if len(others) >= 2 else products
-        scores = score_against(product, others, region, settings, scale_from)
-        _finish(scores, agreement, settings)
-        ceiling_rows += [{"product": product, "region": region.name, "metric": k, "value": v} for k, v in scores.items()]
-    return model_rows, ceiling_rows
+        scores, withheld = scored(model)
+        out.scores += _rows("model", model, region.name, scores)
+        out.assessments += [
+            {"model": model, "region": region.name, "metric": c, "status": "withheld" if c in withheld else "scored",
+             "reason": withheld.get(c, "")}
+            for c in COMPONENTS
+        ]
+    out.stocks += _stock_rows(region, envelope, models)
+    return out
 
 
-def _finish(scores: dict[str, float], agreement: float, settings: ScoreSettings) -> None:
-    raw = scores["spatial_distribution"]
-    if np.isfinite(agreement) and agreement > 0:
-        scores["spatial_distribution"] = float(min(1.0, raw / agreement))
-    scores["overall"] = weighted_overall({k: scores[k] for k in COMPONENTS}, settings.weights)
+def _withhold_indiscriminate(envelope: Envelope, ceilings: dict, null_scores: dict, settings: ScoreSettings) -> None:
+    for component in DRIVER_COMPONENTS:
+        if component in envelope.withheld:
+            continue
+        ceiling = [scores[component] for product, (scores, _) in ceilings.items() if product in envelope.driver_products]
+        ceiling = [c for c in ceiling if np.isfinite(c)]
+        if ceiling and null_scores[component] >= np.median(ceiling) - settings.discrimination_margin:
+            envelope.withheld[component] = "products_cannot_discriminate"
+
+
+def _rows(key: str, name: str, region: str, scores: dict) -> list[dict]:
+    return [{key: name, "region": region, "metric": metric, "value": float(value)} for metric, value in scores.items()]
+
+
+def _stock_rows(region: RegionData, envelope: Envelope, models: list[str]) -> list[dict]:
+    rows = []
+    for name in [*region.products, *models]:
+        if name not in region.fields:
+            continue
+        cells = _cells(region, [name])
+        kind = "observation" if name in region.products else "model"
+        rows.append(
+            {"dataset": name, "kind": kind, "region": region.name,
+             "stock_pg": _stock_pg(region.fields[name], region.weight, cells),
+             "area_km2": float(region.weight[cells].sum() / 1e6)}
+        )
+    return rows

@@ -99,7 +99,7 @@ import json
 import math
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -190,6 +190,14 @@ _MODEL_ROLES = (
     ("SYN-DOUBLE", "SYNC", "faithful process on the faithful model's climate, x2 stock (right reasons, wrong stock)"),
     ("SYN-UNRELATED", "SYND", "smooth field unrelated to any driver, rescaled to the observed stock"),
 )
+#: Roles that ``make_world(roles=...)`` accepts besides the four above ("mix:<lambda>" and "longnoise").
+_EXTRA_ROLES = {
+    "faithful": 0, "tempnpp": 1, "double": 2, "unrelated": 3,
+}
+#: Wavenumbers of the long-range noise model: correlation falls to 1/e over ~30 degrees.
+LONG_NOISE_WAVENUMBERS = (3.0, 5.0)
+#: The wrong-driver process of the graded family: precipitation and NPP, which the truth weighs least.
+WRONG_DRIVER_FORMULA = "ln SOC = ln(P / 1000) + 1.5 ln(npp / 0.45), standardised to the truth's spread over land"
 # (dlon, dlat) per model, in units of ``resolution``; cycled.
 _MODEL_GRID_FACTORS = ((1.25, 1.0), (0.9375, 0.75), (1.40625, 1.4), (1.0, 0.8))
 _VERSION, _OLD_VERSION = "v20190308", "v20180101"
@@ -208,6 +216,7 @@ class _ProductSpec:
     descending: bool = False
     lat_south: float = -90.0
     fill_value: float = -9999.0
+    process: str = "truth"  # "truth", or "outlier": other drivers (see _outlier_ln_soc)
 
     @property
     def path(self) -> str:
@@ -228,6 +237,14 @@ _PRODUCTS = (
 )
 
 # name: (file, variable, units, factor from canonical units)
+#: Products that ``make_world(extra_products=...)`` can add to test the robust envelope.
+_EXTRA_PRODUCTS = {
+    # driven by precipitation and wetland instead of clay and C:N: disagrees on the drivers
+    "outlier": _ProductSpec("Outlier-like", "outlier_like_soc.nc", "soc", "kg m-2", 1.0, 1.0, 0.5, process="outlier"),
+    # values in hg m-2 but labelled kg m-2: read 10x too large
+    "misread": _ProductSpec("Misread-like", "misread_like_soc.nc", "soc", "kg m-2", 10.0, 1.0, 0.5),
+}
+
 _COVARIATE_FILES = {
     "temperature": ("climate_tas.nc", "tas", "degC", 1.0),
     "precipitation": ("climate_pr.nc", "pr", "mm yr-1", 1.0),
@@ -607,6 +624,9 @@ class _ModelSpec:
     role: str
     grid: _Grid
     kind: str = ""  # base role name, e.g. "SYN-FAITHFUL" for SYN-FAITHFUL-2
+    mix: float = 0.0  # SYN-MIX: weight of the wrong-driver field
+    climate_index: int | None = None  # whose climate the model has (default: its own; SYN-DOUBLE: index - 2)
+    climate_bias: float = 1.0  # scale of the model's own climate bias
 
 
 def _model_spec(index: int, resolution: float) -> _ModelSpec:
@@ -619,16 +639,54 @@ def _model_spec(index: int, resolution: float) -> _ModelSpec:
     return _ModelSpec(index, source_id, institution, role, grid, kind=base)
 
 
-def _model_climate(seed: int, index: int, lat, lon) -> dict:
-    """A model's annual climatology (canonical units): observed + its own smooth bias."""
+def _model_climate(seed: int, index: int, lat, lon, bias: float = 1.0) -> dict:
+    """A model's annual climatology (canonical units): observed + ``bias`` x its own smooth bias."""
     observed = _observed_fields(seed, lat, lon)
     field = functools.partial(_smooth_field, seed, lat=lat, lon=lon)
     tag = f"model{index}:"
     return {
-        "temperature": observed["temperature"] + 1.0 * field(tag + "tas"),
-        "precipitation": observed["precipitation"] * np.exp(0.2 * field(tag + "pr")),
-        "npp": observed["npp"] * np.exp(0.2 * field(tag + "npp")),
+        "temperature": observed["temperature"] + bias * 1.0 * field(tag + "tas"),
+        "precipitation": observed["precipitation"] * np.exp(bias * 0.2 * field(tag + "pr")),
+        "npp": observed["npp"] * np.exp(bias * 0.2 * field(tag + "npp")),
     }
+
+
+def _role_spec(index: int, role: str, resolution: float, model_grid: str, climate_bias: float) -> _ModelSpec:
+    """The model of a named role (see :func:`make_world`)."""
+    name, _, argument = role.partition(":")
+    if name in _EXTRA_ROLES:
+        base, institution, description = _MODEL_ROLES[_EXTRA_ROLES[name]]
+        source_id, mix = base, 0.0
+    elif name == "mix":
+        mix = float(argument)
+        if not 0.0 <= mix <= 1.0:
+            raise ValueError(f"role {role!r}: the mixing weight must be in [0, 1]")
+        base, institution = "SYN-MIX", "SYNE"
+        source_id = f"SYN-MIX-{round(100 * mix):03d}"
+        description = f"observed process mixed with the wrong-driver field at lambda = {mix:g} ({WRONG_DRIVER_FORMULA})"
+    elif name == "longnoise":
+        base, institution, mix = "SYN-LONGNOISE", "SYNF", 0.0
+        source_id = base
+        description = "noise unrelated to any driver, correlated over ~30 degrees or more"
+    else:
+        known = ", ".join([*_EXTRA_ROLES, "mix:<lambda>", "longnoise"])
+        raise ValueError(f"unknown model role {role!r} (known: {known})")
+    if model_grid == "analysis":
+        grid = _make_grid(resolution, resolution, lon_start=0.0)
+    else:
+        fx, fy = _MODEL_GRID_FACTORS[index % len(_MODEL_GRID_FACTORS)]
+        grid = _make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
+    return _ModelSpec(index, source_id, institution, description, grid, kind=base, mix=mix,
+                      climate_bias=climate_bias)
+
+
+def _wrong_driver_ln_soc(seed: int, grid: _Grid, climate: dict) -> np.ndarray:
+    """The graded family's wrong-driver field, standardised to the truth's mean and spread over land."""
+    wrong = np.log(climate["precipitation"] / 1000.0) + 1.5 * np.log(climate["npp"] / NPP_HALF_SATURATION)
+    weights = _land_weights(grid)
+    truth = np.log(_truth_soc(seed, *grid.mesh()))
+    scale = _weighted_std(truth, weights) / _weighted_std(wrong, weights)
+    return np.average(truth, weights=weights) + scale * (wrong - np.average(wrong, weights=weights))
 
 
 def _model_csoil(seed: int, spec: _ModelSpec, climate: dict, member: int = 1) -> np.ndarray:
@@ -641,6 +699,15 @@ def _model_csoil(seed: int, spec: _ModelSpec, climate: dict, member: int = 1) ->
                               observed["clay"], observed["cn_ratio"], observed["wetland"])
         factor = 2.0 if spec.kind == "SYN-DOUBLE" else 1.0
         return factor * np.exp(ln_soc + 0.05 * noise)
+    if spec.kind == "SYN-MIX":
+        ln_truth = truth_ln_soc(climate["temperature"], climate["precipitation"], climate["npp"],
+                                observed["clay"], observed["cn_ratio"], observed["wetland"])
+        ln_soc = (1.0 - spec.mix) * ln_truth + spec.mix * _wrong_driver_ln_soc(seed, spec.grid, climate)
+        return _rescale_to_truth(seed, spec.grid, np.exp(ln_soc + 0.05 * noise))
+    if spec.kind == "SYN-LONGNOISE":
+        ln_soc = 0.6 * _smooth_field(seed, f"model{spec.index}:longnoise", lat2, lon2,
+                                     wavenumbers=LONG_NOISE_WAVENUMBERS)
+        return _rescale_to_truth(seed, spec.grid, np.exp(ln_soc))
     if spec.kind == "SYN-TEMPNPP":
         ln_soc = -TEMPNPP_T * climate["temperature"] + TEMPNPP_NPP * np.log(climate["npp"])
     else:
@@ -763,8 +830,10 @@ def _write_model(outdir: Path, seed: int, spec: _ModelSpec, years: tuple) -> dic
     """Write all files of one model; return its manifest entry."""
     landfrac = _land_fraction(spec.grid)
     # SYN-DOUBLE shares the faithful model's climate: it differs only in its stock.
-    climate_index = spec.index - 2 if spec.kind == "SYN-DOUBLE" else spec.index
-    climate = _model_climate(seed, climate_index, *spec.grid.mesh())
+    climate_index = spec.climate_index
+    if climate_index is None:
+        climate_index = spec.index - 2 if spec.kind == "SYN-DOUBLE" else spec.index
+    climate = _model_climate(seed, climate_index, *spec.grid.mesh(), bias=spec.climate_bias)
     members = ["r1i1p1f1"] + (["r2i1p1f1"] if spec.kind == "SYN-FAITHFUL" else [])
     csoils = [_write_member(outdir, seed, spec, member, number, climate, landfrac, years)
               for number, member in enumerate(members, start=1)]
@@ -830,12 +899,33 @@ def _product_grid(spec: _ProductSpec, resolution: float) -> _Grid:
                       descending=spec.descending)
 
 
-def _product_soc(seed: int, spec: _ProductSpec, grid: _Grid, landfrac: np.ndarray) -> np.ndarray:
-    """A product's SOC (kg m-2): truth x bias x its own smooth and white noise; NaN off land."""
+def _outlier_ln_soc(seed: int, lat2, lon2) -> np.ndarray:
+    """The outlier product's process: the truth's temperature and NPP terms, strong precipitation
+    and wetland terms, no clay or C:N; standardised to the truth's mean and spread over land."""
+    fields = _observed_fields(seed, lat2, lon2)
+    parts = _components(**{name: fields[name] for name in COVARIATES})
+    ln_soc = parts["temperature"] + parts["npp"] + 6.0 * parts["precipitation"] + 3.0 * parts["wetland"]
+    reference = _make_grid(1.0, 1.0)
+    weights = _land_weights(reference)
+    ref_fields = _observed_fields(seed, *reference.mesh())
+    ref_parts = _components(**{name: ref_fields[name] for name in COVARIATES})
+    ref = ref_parts["temperature"] + ref_parts["npp"] + 6.0 * ref_parts["precipitation"] + 3.0 * ref_parts["wetland"]
+    truth = np.log(_truth_soc(seed, *reference.mesh()))
+    scale = _weighted_std(truth, weights) / _weighted_std(ref, weights)
+    return np.average(truth, weights=weights) + scale * (ln_soc - np.average(ref, weights=weights))
+
+
+def _product_soc(seed: int, spec: _ProductSpec, grid: _Grid, landfrac: np.ndarray,
+                 noise: tuple = (0.12, 0.12)) -> np.ndarray:
+    """A product's SOC (kg m-2): truth x bias x its own smooth and white noise; NaN off land.
+
+    ``noise`` gives the standard deviations (ln units) of the smooth and the white part.
+    """
     lat2, lon2 = grid.mesh()
     smooth = _smooth_field(seed, f"product:{spec.name}", lat2, lon2)
     white = _rng(seed, f"product:{spec.name}:white").normal(size=grid.shape)
-    soc = _truth_soc(seed, lat2, lon2) * spec.bias * np.exp(0.12 * smooth + 0.12 * white)
+    base = np.exp(_outlier_ln_soc(seed, lat2, lon2)) if spec.process == "outlier" else _truth_soc(seed, lat2, lon2)
+    soc = base * spec.bias * np.exp(noise[0] * smooth + noise[1] * white)
     soc = np.clip(soc, *SOC_CLIP)
     return np.where((landfrac > 0) & (lat2 >= SOUTH_LIMIT), soc, np.nan)
 
@@ -846,17 +936,20 @@ def _obs_global_attrs(seed: int, title: str) -> dict:
             "history": f"{CREATION_DATE} written by socbench.synth"}
 
 
-def _write_product(outdir: Path, seed: int, spec: _ProductSpec, resolution: float) -> dict:
+def _write_product(outdir: Path, seed: int, spec: _ProductSpec, resolution: float,
+                   noise: tuple = (0.12, 0.12)) -> dict:
     """Write one observation SOC product; return its manifest entry."""
     grid = _product_grid(spec, resolution)
     landfrac = _land_fraction(grid)
-    soc = _product_soc(seed, spec, grid, landfrac)
+    soc = _product_soc(seed, spec, grid, landfrac, noise)
     attrs = {"standard_name": "soil_mass_content_of_carbon", "long_name": "Soil organic carbon stock, 0-100 cm",
              "units": spec.units}
     title = f"{spec.name}: synthetic soil organic carbon stock (0-1 m)"
     _write_netcdf(outdir / spec.path, grid, {spec.variable: (soc * spec.per_kg_m2, attrs, spec.fill_value)},
                   _obs_global_attrs(seed, title))
     return {"path": spec.path, "variable": spec.variable, "units": spec.units, "bias": spec.bias,
+            "process": spec.process, "noise_std": {"smooth": noise[0], "white": noise[1]},
+            "value_per_kg_m2": spec.per_kg_m2,
             "resolution": resolution * spec.grid_factor, "coverage": spec.coverage,
             "grid": _grid_summary(grid), "stock_pg": _stock_pg(soc, _land_weights(grid, landfrac)),
             "truth_stock_pg_on_coverage": _stock_pg(_truth_soc(seed, *grid.mesh()), _land_weights(grid, landfrac))}
@@ -887,7 +980,8 @@ def _write_covariates(outdir: Path, seed: int, grid: _Grid, landfrac: np.ndarray
 
 
 def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4, n_products: int = 4,
-               years: tuple = (2010, 2014)) -> dict:
+               years: tuple = (2010, 2014), roles=None, model_grid: str = "native", climate_bias: float = 1.0,
+               product_noise: tuple = (0.12, 0.12), extra_products=()) -> dict:
     """Write the synthetic world and return its manifest.
 
     Parameters
@@ -904,6 +998,24 @@ def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4
         Number of observation SOC products (>= 3).
     years : tuple of int
         First and last year of the monthly model output.
+    roles : list of str, optional
+        The models by role, instead of ``n_models``: ``faithful``, ``tempnpp``,
+        ``double`` (x2 stock on the first faithful model's climate),
+        ``unrelated``, ``mix:<lambda>`` (the observed process mixed with the
+        wrong-driver field, ``SYN-MIX-<100 lambda>``) and ``longnoise`` (noise
+        correlated over ~30 degrees or more, ``SYN-LONGNOISE``).
+    model_grid : {"native", "analysis"}
+        Models on their own grids (default), or all on the regular
+        ``resolution`` grid (no regridding differences between models).
+    climate_bias : float
+        Scale of each model's own climate bias (0: models see the observed climate).
+    product_noise : (float, float)
+        Standard deviations (ln units) of each product's smooth and white noise.
+        About (0.5, 0.6) makes products only 30-50 % predictable from their
+        drivers, as real ones are.
+    extra_products : list of str
+        ``outlier`` (a product driven by other drivers) and/or ``misread`` (a
+        product whose values are 10x its units attribute).
 
     Returns
     -------
@@ -923,14 +1035,37 @@ def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4
     landfrac = _land_fraction(covariate_grid)
     manifest = _describe_truth(seed, resolution, years, covariate_grid, landfrac)
     manifest["covariates"] = _write_covariates(outdir, seed, covariate_grid, landfrac)
-    manifest["products"] = {spec.name: _write_product(outdir, seed, spec, resolution)
-                            for spec in _product_specs(n_products)}
-    specs = [_model_spec(index, resolution) for index in range(n_models)]
+    products = _product_specs(n_products) + [_extra_product(name) for name in extra_products]
+    manifest["products"] = {spec.name: _write_product(outdir, seed, spec, resolution, tuple(product_noise))
+                            for spec in products}
+    if roles is None:
+        specs = [_model_spec(index, resolution) for index in range(n_models)]
+    else:
+        specs = _role_specs(list(roles), resolution, model_grid, climate_bias)
     manifest["models"] = {spec.source_id: _write_model(outdir, seed, spec, years) for spec in specs}
     manifest["model_roles"] = {name: entry["role"] for name, entry in manifest["models"].items()}
     manifest["stocks_pg"] = _stock_table(manifest)
     _write_manifest(outdir, manifest)
     return manifest
+
+
+def _extra_product(name: str) -> _ProductSpec:
+    if name not in _EXTRA_PRODUCTS:
+        raise ValueError(f"unknown extra product {name!r} (known: {', '.join(_EXTRA_PRODUCTS)})")
+    return _EXTRA_PRODUCTS[name]
+
+
+def _role_specs(roles: list, resolution: float, model_grid: str, climate_bias: float) -> list:
+    if model_grid not in ("native", "analysis"):
+        raise ValueError(f"model_grid must be 'native' or 'analysis' (got {model_grid!r})")
+    specs = [_role_spec(index, role, resolution, model_grid, climate_bias) for index, role in enumerate(roles)]
+    names = [spec.source_id for spec in specs]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"roles give duplicated model names: {', '.join(duplicated)}")
+    faithful = next((spec.index for spec in specs if spec.kind == "SYN-FAITHFUL"), None)
+    return [replace(spec, climate_index=spec.index if faithful is None else faithful)
+            if spec.kind == "SYN-DOUBLE" else spec for spec in specs]
 
 
 def _check_arguments(n_models, n_products, resolution, years) -> None:
