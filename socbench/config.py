@@ -62,7 +62,7 @@ class _MissingValues(_Strict):
         default_factory=list,
         description="Values that mean 'no data' in this source, e.g. [0] (compared in the file's units).",
     )
-    valid_range: tuple[float, float] | None = Field(
+    valid_range: list[float] | None = Field(
         None, description="[min, max] in the file's units: values outside are missing."
     )
 
@@ -75,9 +75,11 @@ class _MissingValues(_Strict):
 
     @field_validator("valid_range")
     @classmethod
-    def _ordered_range(cls, bounds: tuple[float, float] | None) -> tuple[float, float] | None:
-        if bounds is not None and not (math.isfinite(bounds[0]) and math.isfinite(bounds[1]) and bounds[0] < bounds[1]):
-            raise ValueError("valid_range must be [min, max] with finite min < max")
+    def _ordered_range(cls, bounds: list[float] | None) -> list[float] | None:
+        if bounds is None:
+            return None
+        if len(bounds) != 2 or not all(math.isfinite(b) for b in bounds) or bounds[0] >= bounds[1]:
+            raise ValueError(f"valid_range must be [min, max] with finite min < max, not {bounds}")
         return bounds
 
     @model_serializer(mode="wrap")

@@ -158,7 +158,7 @@ def _file_request(paths, source, units: str, non_negative: bool = False) -> Fiel
         source.units,
         non_negative=non_negative,
         missing_values=tuple(source.missing_values),
-        valid_range=source.valid_range,
+        valid_range=tuple(source.valid_range) if source.valid_range is not None else None,
     )
 
 
@@ -277,7 +277,7 @@ def _model_request(
         units,
         non_negative=non_negative,
         missing_values=tuple(source.missing_values) if source is not None else (),
-        valid_range=source.valid_range if source is not None else None,
+        valid_range=tuple(source.valid_range) if source is not None and source.valid_range is not None else None,
     )
 
 
