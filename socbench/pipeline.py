@@ -127,9 +127,10 @@ def _to_grid(context_grid: xr.Dataset, field_ds: xr.Dataset, variable: str, regr
     return regridded.values.values, regridded.coverage.values
 
 
-def _log_read(log: ReadLog | Prepared, field_ds: xr.Dataset, variable: str) -> None:
+def _log_read(log: ReadLog | Prepared, field_ds: xr.Dataset, variable: str, with_files: bool = True) -> None:
     """Add how one field was read (files, infinite values, climatology, notes) to a dataset's log."""
-    log.files.extend(field_ds.attrs["source_files"])
+    if with_files:
+        log.files.extend(field_ds.attrs["source_files"])
     log.nonfinite_cells += int(field_ds.attrs.get("n_nonfinite", 0))
     if field_ds.attrs.get("climatology"):
         log.climatologies[variable] = field_ds.attrs.get("climatology_period", "")
@@ -300,7 +301,7 @@ def _prepare_model(context: Context, model: ModelFiles) -> Prepared:
     land_fraction = None
     if model.files.get("sftlf"):
         sftlf = read_field(_model_request(model, "sftlf", "1"), start, end)
-        _log_read(log, sftlf, "sftlf")
+        _log_read(log, sftlf, "sftlf", with_files=False)  # as before: the land fraction is not checksummed
         land_fraction = sftlf["sftlf"].clip(0.0, 1.0)
 
     def regridded(variable: str, units: str, non_negative: bool = False, source=None) -> np.ndarray:
