@@ -5,6 +5,14 @@ with dimensions ``(lat, lon)`` (after the climatology-period mean), latitudes
 ascending, longitudes in [-180, 180) ascending, cell bounds ``lat_bnds`` and
 ``lon_bnds``, and the data in the definition's canonical units. Axes are found
 by their CF attributes (cf-xarray), never by their names.
+
+Real products are read as they come: both ``_FillValue`` and ``missing_value``,
++-inf (masked and counted), the definition's ``missing_values``/``valid_range``,
+12-month climatologies, maps without a time axis, length-1 extra dimensions and
+the unit spellings of :data:`socbench.units.UNIT_ALIASES`. Whatever is read
+other than as written is noted in the field's ``notes`` and warned about
+(:class:`~socbench.errors.SocbenchWarning`); whatever cannot be read is an
+:class:`~socbench.errors.InputDataError` of one line naming file and variable.
 """
 
 from __future__ import annotations
