@@ -236,3 +236,19 @@ def test_twelve_months_of_a_real_year_are_not_a_climatology(tmp_path):
     ds.to_netcdf(tmp_path / "pr2003.nc")
     with pytest.raises(InputDataError, match=r"time axis \(2003-2003\) does not cover the period 2010-2014"):
         read_field(FieldRequest((tmp_path / "pr2003.nc",), "precip", "mm day-1"), 2010, 2014)
+
+
+def test_climatology_covariate_is_recorded_in_provenance(small_world, small_definition, tmp_path):
+    from socbench.pipeline import prepare_context, provenance
+
+    data = small_definition.model_dump()
+    data["covariates"]["precipitation"]["obs"] = {"path": str(cmap_like(tmp_path / "precip.mon.ltm.nc")), "variable": "precip"}
+    definition = type(small_definition).model_validate(data)
+    with pytest.warns(SocbenchWarning, match="12-month climatology"):
+        context = prepare_context(definition, small_world)
+    record = provenance(definition, context, [], 1, 0.0)
+    assert record["climatology_inputs"] == {"covariate:precipitation/precip": "1981/01/01 - 2010/12/31"}
+    assert str(tmp_path / "precip.mon.ltm.nc") in record["input_files"]
+    # about 6.5 mm/day x 365.24 days wherever CMAP has data
+    precipitation = context.obs_covariates[context.covariate_names.index("precipitation")]
+    assert np.nanmedian(precipitation[context.land]) == pytest.approx(_month_weighted_mean() * 365.2425, rel=1e-6)
