@@ -14,7 +14,15 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
@@ -47,19 +55,62 @@ class TargetSpec(_Strict):
     )
 
 
-class ModelSource(_Strict):
+class _MissingValues(_Strict):
+    """Keys that declare values of a source as missing, in the file's own units."""
+
+    missing_values: list[float] = Field(
+        default_factory=list,
+        description="Values that mean 'no data' in this source, e.g. [0] (compared in the file's units).",
+    )
+    valid_range: list[float] | None = Field(
+        None, description="[min, max] in the file's units: values outside are missing."
+    )
+
+    @field_validator("missing_values")
+    @classmethod
+    def _finite_missing_values(cls, values: list[float]) -> list[float]:
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError("missing_values must be finite numbers (NaN and inf are always missing)")
+        return values
+
+    @field_validator("valid_range")
+    @classmethod
+    def _ordered_range(cls, bounds: list[float] | None) -> list[float] | None:
+        if bounds is None:
+            return None
+        if len(bounds) != 2 or not all(math.isfinite(b) for b in bounds) or bounds[0] >= bounds[1]:
+            raise ValueError(f"valid_range must be [min, max] with finite min < max, not {bounds}")
+        return bounds
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(self, handler):
+        # Unset keys are left out of dumps, so that adding them did not change
+        # the definition hashes stored in existing reference bundles.
+        data = handler(self)
+        if isinstance(data, dict):
+            if not data.get("missing_values"):
+                data.pop("missing_values", None)
+            if data.get("valid_range") is None:
+                data.pop("valid_range", None)
+        return data
+
+
+class ModelSource(_MissingValues):
     """Where models take a covariate from (their own output)."""
 
     variable: str = Field(..., description="CMIP variable name, e.g. tas.")
     table: str = Field("Amon", description="CMIP table, e.g. Amon, Lmon.")
 
 
-class FileSource(_Strict):
+class FileSource(_MissingValues):
     """A covariate field read from a file (an observed product or a shared map)."""
 
     path: str = Field(..., description="Path or glob, relative to data_root.")
     variable: str = Field(..., description="Variable name in the file.")
-    units: str | None = Field(None, description="Units to assume when the file does not say.")
+    units: str | None = Field(
+        None,
+        description="Units to assume when the file does not say (the file's own units attribute wins).",
+    )
 
 
 class CovariateSpec(_Strict):
@@ -85,13 +136,16 @@ class CovariateSpec(_Strict):
         return self
 
 
-class ObservationSpec(_Strict):
+class ObservationSpec(_MissingValues):
     """An observational SOC product."""
 
     name: str = Field(..., description="Short name shown in the scorecard.")
     path: str = Field(..., description="Path or glob, relative to data_root.")
     variable: str = Field(..., description="SOC variable name in the file.")
-    units: str | None = Field(None, description="Units to assume when the file does not say.")
+    units: str | None = Field(
+        None,
+        description="Units to assume when the file does not say (the file's own units attribute wins).",
+    )
     description: str = ""
 
 
@@ -152,11 +206,41 @@ class GridSpec(_Strict):
         "auto", description="auto: xesmf when importable, else the built-in exact conservative regridder."
     )
 
+    @field_validator("resolution")
+    @classmethod
+    def _divides_the_globe(cls, resolution: float) -> float:
+        if not divides_the_globe(resolution):
+            below, above = nearby_resolutions(resolution)
+            raise ValueError(
+                f"{resolution:g} deg does not divide 180 and 360 into whole cells (the last column would be "
+                f"cut short); nearby valid values: {', '.join(f'{r:g}' for r in below + above)}"
+            )
+        return resolution
+
     @model_validator(mode="after")
     def _ordered(self) -> "GridSpec":
         if self.lat_min >= self.lat_max:
             raise ValueError("lat_min must be below lat_max")
         return self
+
+
+def divides_the_globe(resolution: float) -> bool:
+    """Whether ``resolution`` (degrees) divides 180 (and so 360) into whole cells.
+
+    Rounded decimals such as 0.083333 (1/12) are accepted (relative error below
+    1e-5): the grid then has ``n = round(180 / resolution)`` rows, each 180/n
+    degrees high.
+    """
+    cells = 180.0 / resolution
+    return abs(cells - round(cells)) < 1e-5 * cells
+
+
+def nearby_resolutions(resolution: float, count: int = 2) -> tuple[list[float], list[float]]:
+    """Up to ``count`` valid resolutions below and above ``resolution``, with at most 4 decimals."""
+    valid = [180.0 / n for n in range(1, 3601) if abs(180.0 / n - round(180.0 / n, 4)) < 1e-12]
+    below = sorted(r for r in valid if 0.05 < r < resolution)[-count:]
+    above = sorted(r for r in valid if resolution < r <= 10.0)[:count]
+    return below, above
 
 
 class PeriodSpec(_Strict):

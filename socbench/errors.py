@@ -38,3 +38,7 @@ class InputDataError(SocbenchError):
 
 class BundleError(SocbenchError):
     """A reference bundle is corrupt, truncated or does not match the definition."""
+
+
+class SocbenchWarning(UserWarning):
+    """Something in the input was read, but not as written (one line, naming file and variable)."""

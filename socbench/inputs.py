@@ -5,20 +5,30 @@ with dimensions ``(lat, lon)`` (after the climatology-period mean), latitudes
 ascending, longitudes in [-180, 180) ascending, cell bounds ``lat_bnds`` and
 ``lon_bnds``, and the data in the definition's canonical units. Axes are found
 by their CF attributes (cf-xarray), never by their names.
+
+Real products are read as they come: both ``_FillValue`` and ``missing_value``,
++-inf (masked and counted), the definition's ``missing_values``/``valid_range``,
+12-month climatologies, maps without a time axis, length-1 extra dimensions and
+the unit spellings of :data:`socbench.units.UNIT_ALIASES`. Whatever is read
+other than as written is noted in the field's ``notes`` and warned about
+(:class:`~socbench.errors.SocbenchWarning`); whatever cannot be read is an
+:class:`~socbench.errors.InputDataError` of one line naming file and variable.
 """
 
 from __future__ import annotations
 
 import glob
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cf_xarray  # noqa: F401  (registers the .cf accessor)
+import cftime
 import numpy as np
 import xarray as xr
 
-from .errors import InputDataError
-from .units import UnitError, conversion
+from .errors import InputDataError, SocbenchError, SocbenchWarning
+from .units import UnitError, conversion, read_units, same_units
 
 LAT, LON = "lat", "lon"
 _LAZY_BYTES = 32 * 2**20
@@ -72,21 +82,93 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         try:
             # Large files stay lazy (dask, chunk by chunk); small ones are faster read whole.
             chunks = {} if Path(path).stat().st_size > _LAZY_BYTES else None
-            ds = xr.open_dataset(path, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True), chunks=chunks)
+            with warnings.catch_warnings():
+                # HWSD-like files declare both _FillValue and missing_value: both are missing, as intended.
+                warnings.filterwarnings("ignore", message=".*multiple fill values.*")
+                # Times are decoded below, for the variable's own axis only, with messages of our own.
+                ds = xr.open_dataset(path, decode_times=False, chunks=chunks)
         except Exception as exc:  # netCDF4/h5py raise many types for corrupt files
             raise InputDataError(
-                f"cannot be read as netCDF ({type(exc).__name__}: {exc})", path=path, variable=variable
+                f"cannot be read as netCDF ({type(exc).__name__}: {one_line(exc)})", path=path, variable=variable
             ) from None
         if variable not in ds.data_vars:
             present = ", ".join(sorted(map(str, ds.data_vars))) or "none"
             raise InputDataError(f"variable is absent; variables present: {present}", path=path, variable=variable)
-        datasets.append(ds)
+        datasets.append(decode_time(ds, variable, path))
     if len(datasets) == 1:
         return datasets[0]
     try:
         return xr.concat(datasets, dim="time", data_vars="minimal", coords="minimal", compat="override")
     except Exception as exc:
-        raise InputDataError(f"files cannot be joined along time ({exc})", path=paths[0], variable=variable) from None
+        raise InputDataError(
+            f"files cannot be joined along time ({one_line(exc)})", path=paths[0], variable=variable
+        ) from None
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (library messages often span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _time_axis(ds: xr.Dataset, variable: str, path) -> str | None:
+    """Name of the variable's time dimension, None when it has none."""
+    for dim in ds[variable].dims:
+        attrs = ds[dim].attrs if dim in ds.variables else {}
+        is_time = (
+            dim == "time"
+            or attrs.get("axis") == "T"
+            or attrs.get("standard_name") == "time"
+            or " since " in str(attrs.get("units", ""))
+        )
+        if is_time and dim not in ds.variables:
+            raise InputDataError(
+                f"time dimension {dim!r} has no coordinate values; expected a time coordinate with units "
+                "such as 'days since 1850-01-01'",
+                path,
+                variable,
+            )
+        if is_time:
+            return str(dim)
+    return None
+
+
+def decode_time(ds: xr.Dataset, variable: str, path) -> xr.Dataset:
+    """Decode the time axis of ``variable`` to cftime dates, renamed ``time``.
+
+    The coordinate keeps its other attributes (e.g. CF ``climatology``); its
+    calendar goes to the encoding.
+
+    Raises
+    ------
+    InputDataError
+        If the time axis has no units or they cannot be decoded.
+    """
+    name = _time_axis(ds, variable, path)
+    if name is None:
+        return ds
+    attrs = dict(ds[name].attrs)
+    units, calendar = attrs.pop("units", None), str(attrs.pop("calendar", "standard"))
+    if not units or " since " not in str(units):
+        found = f"units {units!r}" if units else "no units"
+        raise InputDataError(
+            f"time axis {name!r} has {found}; expected units such as 'days since 1850-01-01' "
+            f"(set them with `ncatted -a units,{name},o,c,'days since ...'`)",
+            path,
+            variable,
+        )
+    try:
+        dates = cftime.num2date(np.asarray(ds[name].values), str(units), calendar, only_use_cftime_datetimes=True)
+    except Exception as exc:  # cftime raises ValueError, OverflowError, ...
+        raise InputDataError(
+            f"time axis {name!r} cannot be decoded (units {units!r}, calendar {calendar!r}: {one_line(exc)})",
+            path,
+            variable,
+        ) from None
+    if name != "time":
+        ds = ds.drop_vars([v for v in ("time",) if v in ds.variables]).rename({name: "time"})
+    ds = ds.assign_coords(time=("time", np.asarray(dates), attrs))
+    ds["time"].encoding["calendar"] = calendar
+    return ds
 
 
 def open_geotiff(path: Path, variable: str) -> xr.Dataset:
@@ -243,6 +325,30 @@ def canonical_grid(ds: xr.Dataset, variable: str, path) -> xr.Dataset:
     return out
 
 
+# ----------------------------------------------------------------- dimensions
+
+
+def drop_singletons(ds: xr.Dataset, variable: str, path) -> xr.Dataset:
+    """Squeeze the variable's length-1 dimensions other than lat, lon and time.
+
+    Raises
+    ------
+    InputDataError
+        For an extra dimension longer than 1 (a depth or level axis), named.
+    """
+    extra = {d: n for d, n in ds[variable].sizes.items() if d not in (LAT, LON, "time")}
+    longer = {d: n for d, n in extra.items() if n > 1}
+    if longer:
+        dim, size = next(iter(longer.items()))
+        raise InputDataError(
+            f"unexpected extra dimension {dim!r} (size {size}); expected (time, lat, lon) or (lat, lon): "
+            f"select or sum one level first (e.g. `ncks -d {dim},0 in.nc out.nc`)",
+            path,
+            variable,
+        )
+    return ds.isel({d: 0 for d in extra}, drop=True) if extra else ds
+
+
 # ----------------------------------------------------------------- time
 
 
@@ -258,22 +364,46 @@ def calendar_of(ds: xr.Dataset) -> str:
     return "standard"
 
 
-def period_mean(ds: xr.Dataset, variable: str, start: int, end: int, path) -> xr.DataArray:
+def monthly_climatology(time: xr.DataArray) -> bool:
+    """Whether a time axis is a 12-month climatology (one step per calendar month).
+
+    Recognised by the CF ``climatology`` attribute (e.g. CMAP's long-term mean,
+    dated in year 0001), or by 12 months of one placeholder year before 1000,
+    which no definition period can name.
+    """
+    if time.size != 12 or sorted(time.dt.month.values.tolist()) != list(range(1, 13)):
+        return False
+    years = set(time.dt.year.values.tolist())
+    return "climatology" in time.attrs or (len(years) == 1 and min(years) < 1000)
+
+
+def _climatology_period(time: xr.DataArray) -> str:
+    return str(time.attrs.get("climo_period") or time.attrs.get("climatology_period") or "period not stated")
+
+
+def period_mean(data: xr.DataArray, start: int, end: int, path, variable: str) -> tuple[xr.DataArray, str | None]:
     """Mean over the years ``start..end`` (inclusive), weighted by days per step.
 
-    Fields without a time axis (climatologies, maps) are returned unchanged.
+    Fields without a time axis (maps) are returned unchanged. A 12-month
+    climatology (see :func:`monthly_climatology`) is averaged over its months,
+    weighted by month length, whatever the period.
+
+    Returns
+    -------
+    mean : DataArray
+    climatology : str or None
+        The climatology's period as the file states it, None for a time series.
 
     Raises
     ------
     InputDataError
-        If the time axis does not cover the period.
+        If a time series does not cover the period.
     """
-    data = ds[variable]
-    time_dims = [d for d in data.dims if d not in (LAT, LON)]
-    if not time_dims:
-        return data
-    if time_dims != ["time"] and "time" not in time_dims:
-        raise InputDataError(f"unexpected extra dimensions {time_dims}; expected (time, lat, lon)", path, variable)
+    if "time" not in data.dims:
+        return data, None
+    if monthly_climatology(data["time"]):
+        days = data["time"].dt.days_in_month.astype(float)
+        return data.weighted(days).mean("time"), _climatology_period(data["time"])
     years = data["time"].dt.year
     chosen = data.sel(time=(years >= start) & (years <= end))
     covered = set(np.unique(chosen["time"].dt.year.values).tolist()) if chosen.sizes["time"] else set()
@@ -287,7 +417,89 @@ def period_mean(ds: xr.Dataset, variable: str, start: int, end: int, path) -> xr
             variable,
         )
     days = chosen["time"].dt.days_in_month.astype(float)
-    return chosen.weighted(days).mean("time")
+    return chosen.weighted(days).mean("time"), None
+
+
+# ----------------------------------------------------------------- values
+
+
+def _file_valid_range(data: xr.DataArray) -> tuple[float | None, float | None]:
+    """The file's CF valid_range / valid_min / valid_max, unpacked like the data."""
+    attrs = data.attrs
+    low, high = attrs.get("valid_min"), attrs.get("valid_max")
+    if "valid_range" in attrs and np.size(attrs["valid_range"]) == 2:
+        low, high = np.asarray(attrs["valid_range"]).tolist()
+    # CF: for packed data the valid range is given in packed values
+    scale, offset = data.encoding.get("scale_factor", 1.0), data.encoding.get("add_offset", 0.0)
+    unpack = lambda v: None if v is None else float(v) * float(scale) + float(offset)  # noqa: E731
+    return unpack(low), unpack(high)
+
+
+def mask_values(data: xr.DataArray, request: "FieldRequest") -> tuple[xr.DataArray, xr.DataArray]:
+    """Mask +-inf, the definition's ``missing_values`` and values outside the valid range.
+
+    The valid range is the definition's ``valid_range``, else the file's CF
+    attributes. Values are compared in the file's units (before conversion).
+
+    Returns
+    -------
+    masked : DataArray
+    n_nonfinite : DataArray
+        Number of +-inf values masked (cells x time steps); lazy for dask data.
+    """
+    infinite = np.isinf(data)
+    keep = ~infinite
+    for value in request.missing_values:
+        # float32 files hold e.g. -3.4e38 only to about 7 digits
+        keep = keep & ~(np.abs(data - value) <= 1e-6 * abs(value))
+    low, high = request.valid_range if request.valid_range is not None else _file_valid_range(data)
+    if low is not None:
+        keep = keep & ~(data < low)
+    if high is not None:
+        keep = keep & ~(data > high)
+    return data.where(keep), infinite.sum()
+
+
+def _note(notes: list[str], path, variable: str, text: str) -> None:
+    """Record a note on how an input was read, and warn with it (one line)."""
+    message = f"file {path}, variable {variable!r}: {text}"
+    notes.append(message)
+    warnings.warn(message, SocbenchWarning, stacklevel=3)
+
+
+def source_units(request: "FieldRequest", file_units: str | None, path, notes: list[str]) -> str:
+    """The units the data are in: the file's, else the definition's ``units``.
+
+    A definition's ``units`` that differ from the file's, or file units that
+    cannot be parsed and are replaced by the definition's, are noted.
+
+    Raises
+    ------
+    InputDataError
+        If neither the file nor the definition gives units.
+    """
+    assumed, variable = request.declared_units, request.variable
+    file_units = str(file_units).strip() if file_units is not None else ""
+    if not file_units:
+        if not assumed:
+            raise InputDataError(
+                f"has no units attribute; declare 'units' for it in the definition (expected {request.units!r})",
+                path,
+                variable,
+            )
+        return assumed
+    if not assumed:
+        return file_units
+    try:
+        read_units(file_units)
+    except UnitError:
+        _note(notes, path, variable, f"the file's units {file_units!r} are not recognised; "
+              f"using the definition's units {assumed!r}")
+        return assumed
+    if not same_units(file_units, assumed):
+        _note(notes, path, variable, f"the file says units {file_units!r} and the definition says {assumed!r}: "
+              f"using the file's {file_units!r} (the definition's units apply only when the file has none)")
+    return file_units
 
 
 # ----------------------------------------------------------------- reading
@@ -295,61 +507,112 @@ def period_mean(ds: xr.Dataset, variable: str, start: int, end: int, path) -> xr
 
 @dataclass(frozen=True)
 class FieldRequest:
-    """One field to read: files, variable, canonical units, optional declared units."""
+    """One field to read.
+
+    Attributes
+    ----------
+    paths : tuple of Path
+    variable : str
+    units : str
+        Canonical units the field is converted to.
+    declared_units : str, optional
+        Units to assume when the file does not say (the definition's ``units``).
+    non_negative : bool
+        Negative values are an error (stocks).
+    missing_values : tuple of float
+        Values that mean "no data", in the file's units.
+    valid_range : (float, float), optional
+        Values outside are missing, in the file's units.
+    """
 
     paths: tuple[Path, ...]
     variable: str
     units: str
     declared_units: str | None = None
     non_negative: bool = False
+    missing_values: tuple[float, ...] = ()
+    valid_range: tuple[float, float] | None = None
 
 
 def read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
     """Read a field and return it in canonical form (see module docstring).
 
+    The result's attributes say how it was read: ``source_files``,
+    ``n_nonfinite`` (+-inf values masked), ``climatology`` (whether it was a
+    12-month climatology) with ``climatology_period``, and ``notes`` (lines
+    also given as :class:`~socbench.errors.SocbenchWarning`).
+
     Raises
     ------
     InputDataError
-        For any problem, naming the file and the variable.
+        For any problem, naming the file and the variable (one line).
     """
-    path = request.paths[0]
-    ds = open_variable(list(request.paths), request.variable)
-    ds = canonical_grid(ds, request.variable, path)
-    if ds[request.variable].chunks is not None:
+    try:
+        return _read_field(request, start, end)
+    except SocbenchError:
+        raise
+    except Exception as exc:  # an unforeseen quirk of one file must not stop the run
+        raise InputDataError(
+            f"cannot be read ({type(exc).__name__}: {one_line(exc)})", request.paths[0], request.variable
+        ) from None
+
+
+def _read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
+    path, variable, notes = request.paths[0], request.variable, []
+    ds = open_variable(list(request.paths), variable)
+    ds = drop_singletons(canonical_grid(ds, variable, path), variable, path)
+    if ds[variable].chunks is not None:
         # Large inputs stay lazy: horizontal tiles bound the memory of every later step.
         ds = ds.chunk({LAT: _TILE, LON: _TILE})
     calendar = calendar_of(ds)
-    mean = period_mean(ds, request.variable, start, end, path)
+    masked, n_nonfinite = mask_values(ds[variable].astype(float), request)
+    mean, climatology = period_mean(masked, start, end, path, variable)
+    if climatology is not None:
+        _note(notes, path, variable, f"12-month climatology ({climatology}) used for the period {start}-{end}")
     if mean.chunks is None:
         mean = mean.load()
-    source_units = request.declared_units or ds[request.variable].attrs.get("units")
-    if not source_units:
-        raise InputDataError(
-            f"has no units attribute; declare 'units' for it in the definition (expected {request.units!r})",
-            path,
-            request.variable,
-        )
+    units = source_units(request, ds[variable].attrs.get("units"), path, notes)
     try:
-        convert = conversion(source_units, request.units, calendar)
+        convert = conversion(units, request.units, calendar)
+        aliases = read_units(units).aliases
     except UnitError as exc:
-        raise InputDataError(f"{exc}; expected units convertible to {request.units!r}", path, request.variable) from None
-    values = xr.apply_ufunc(convert, mean.astype(float), dask="parallelized", output_dtypes=[float])
-    _check_values(values, request, path)
+        raise InputDataError(
+            f"{exc}; expected units convertible to {request.units!r} (declare 'units' in the definition "
+            "to override unreadable file units)",
+            path,
+            variable,
+        ) from None
+    if aliases:
+        _note(notes, path, variable, f"units {units!r} read through the alias table ({', '.join(aliases)})")
+    values = xr.apply_ufunc(convert, mean, dask="parallelized", output_dtypes=[float])
+    n_nonfinite = _check_values(values, n_nonfinite, request, path)
+    if n_nonfinite:
+        _note(notes, path, variable, f"{n_nonfinite} infinite value(s) masked as missing")
     out = ds[["lat_bnds", "lon_bnds"]].copy()
-    out[request.variable] = values.assign_attrs(units=request.units, source_units=source_units)
-    out.attrs["source_files"] = [str(p) for p in request.paths]
+    out[variable] = values.assign_attrs(units=request.units, source_units=units)
+    out.attrs.update(
+        source_files=[str(p) for p in request.paths],
+        n_nonfinite=n_nonfinite,
+        climatology=climatology is not None,
+        climatology_period=climatology or "",
+        notes=notes,
+    )
     return out
 
 
-def _check_values(values: xr.DataArray, request: FieldRequest, path) -> None:
-    """All-missing and negative values; one pass over lazy data."""
+def _check_values(values: xr.DataArray, n_nonfinite, request: FieldRequest, path) -> int:
+    """All-missing and negative values; one pass over lazy data. Returns the non-finite count."""
     import dask
 
     finite = np.isfinite(values)
     negative = (values < 0) & finite
-    any_finite, n_negative, minimum = dask.compute(finite.any(), negative.sum(), values.min())
+    any_finite, n_negative, minimum, n_nonfinite = dask.compute(finite.any(), negative.sum(), values.min(), n_nonfinite)
     if not bool(any_finite):
-        raise InputDataError("all values are missing (NaN or fill value) over the period", path, request.variable)
+        raise InputDataError(
+            "all values are missing (NaN, fill value, infinite, or missing_values/valid_range) over the period",
+            path,
+            request.variable,
+        )
     if request.non_negative and int(n_negative) > 0:
         raise InputDataError(
             f"{int(n_negative)} cells have negative values (min {float(minimum):.3g} {request.units}); "
@@ -357,3 +620,4 @@ def _check_values(values: xr.DataArray, request: FieldRequest, path) -> None:
             path,
             request.variable,
         )
+    return int(n_nonfinite)

@@ -31,7 +31,7 @@ from .explain import EmulationResult, EmulationTask, run_emulation
 from .catalog import read_catalog
 from .discover import ModelFiles
 from .discover import discover_models as discover_drs_models
-from .inputs import FieldRequest, read_field, resolve_paths
+from .inputs import FieldRequest, one_line, read_field, resolve_paths
 from .regions import RegionContext, build_regions
 from .regrid import analysis_grid, regridder
 from .results import (
@@ -64,10 +64,24 @@ class Prepared:
     soc: np.ndarray
     covariates: np.ndarray  # (p, lat, lon)
     files: list[str] = field(default_factory=list)
+    nonfinite_cells: int = 0  # +-inf values masked while reading (cells x time steps)
+    climatologies: dict[str, str] = field(default_factory=dict)  # variable -> climatology period, as stated
+    notes: list[str] = field(default_factory=list)  # how inputs were read, one line each
 
     def valid(self, land: np.ndarray) -> np.ndarray:
         ok = land & np.isfinite(self.soc) & (self.soc > 0)
         return ok & np.all(np.isfinite(self.covariates), axis=0)
+
+
+@dataclass
+class ReadLog:
+    """How the input fields of one dataset were read, for provenance.json."""
+
+    name: str
+    files: list[str] = field(default_factory=list)
+    nonfinite_cells: int = 0
+    climatologies: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +96,7 @@ class Context:
     weight: np.ndarray  # cell area x reference land fraction
     regrid: Callable
     files: list[str] = field(default_factory=list)
+    read_log: dict[str, ReadLog] = field(default_factory=dict)  # "covariate:<name>" -> how it was read
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # name -> cell mask, global first
     grids: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (p, K) response grid
     region_table: pd.DataFrame | None = None  # every region of the scheme, with its status
@@ -109,8 +124,48 @@ class Reference:
 
 
 def _to_grid(context_grid: xr.Dataset, field_ds: xr.Dataset, variable: str, regrid, weights=None):
-    regridded = regrid(field_ds, variable, context_grid, weights)
+    try:
+        regridded = regrid(field_ds, variable, context_grid, weights)
+    except Exception as exc:  # e.g. a land fraction on another grid; the dataset fails, not the run
+        path = (field_ds.attrs.get("source_files") or [None])[0]
+        raise InputDataError(f"cannot be regridded ({type(exc).__name__}: {one_line(exc)})", path, variable) from None
     return regridded.values.values, regridded.coverage.values
+
+
+def _log_read(log: ReadLog | Prepared, field_ds: xr.Dataset, variable: str, with_files: bool = True) -> None:
+    """Add how one field was read (files, infinite values, climatology, notes) to a dataset's log."""
+    if with_files:
+        log.files.extend(field_ds.attrs["source_files"])
+    log.nonfinite_cells += int(field_ds.attrs.get("n_nonfinite", 0))
+    if field_ds.attrs.get("climatology"):
+        log.climatologies[variable] = field_ds.attrs.get("climatology_period", "")
+    log.notes.extend(field_ds.attrs.get("notes", []))
+
+
+@contextmanager
+def _failure_of(kind: str, name: str):
+    """Turn an unforeseen error while preparing one dataset into that dataset's one-line failure."""
+    try:
+        yield
+    except SocbenchError:
+        raise
+    except Exception as exc:
+        raise InputDataError(
+            f"{kind} {name!r} could not be prepared ({type(exc).__name__}: {one_line(exc)})"
+        ) from None
+
+
+def _file_request(paths, source, units: str, non_negative: bool = False) -> FieldRequest:
+    """The request for a definition source (product or covariate file) with its missing-value keys."""
+    return FieldRequest(
+        tuple(paths),
+        source.variable,
+        units,
+        source.units,
+        non_negative=non_negative,
+        missing_values=tuple(source.missing_values),
+        valid_range=tuple(source.valid_range) if source.valid_range is not None else None,
+    )
 
 
 def prepare_context(definition: Definition, root: Path, progress: Progress = _silent) -> Context:
@@ -119,23 +174,23 @@ def prepare_context(definition: Definition, root: Path, progress: Progress = _si
     grid = analysis_grid(spec.resolution, spec.lat_min, spec.lat_max)
     regrid = regridder(spec.regridder)
     period = definition.period
-    fields, coverages, files = [], [], []
+    fields, coverages, files, read_log = [], [], [], {}
     for name, covariate in definition.covariates.items():
         source = covariate.shared or covariate.obs
         progress(f"reading observed covariate {name}")
-        request = FieldRequest(
-            tuple(resolve_paths(root, source.path)), source.variable, covariate.units, source.units
-        )
+        request = _file_request(resolve_paths(root, source.path), source, covariate.units)
         ds = read_field(request, period.start, period.end)
         values, coverage = _to_grid(grid, ds, source.variable, regrid)
         fields.append(values)
         coverages.append(coverage)
         files += ds.attrs["source_files"]
+        read_log[f"covariate:{name}"] = log = ReadLog(f"covariate:{name}")
+        _log_read(log, ds, source.variable)
     obs_covariates = np.stack(fields)
     land_fraction = np.min(coverages, axis=0)
     land = (land_fraction > 0) & np.all(np.isfinite(obs_covariates), axis=0)
     weight = np.where(land, grid["cell_area"].values * land_fraction, 0.0)
-    context = Context(definition, root, grid, obs_covariates, land, weight, regrid, files)
+    context = Context(definition, root, grid, obs_covariates, land, weight, regrid, files, read_log)
     region_map = _regions(context)
     context.regions = {name: mask & land for name, mask in region_map.masks(land).items()}
     context.grids = {
@@ -146,23 +201,30 @@ def prepare_context(definition: Definition, root: Path, progress: Progress = _si
 
 
 def prepare_observation(context: Context, name: str) -> Prepared:
-    """Read and regrid one observation product."""
+    """Read and regrid one observation product.
+
+    Raises
+    ------
+    InputDataError
+        For any problem with this product (one line).
+    """
     definition = context.definition
     spec = next(o for o in definition.observations if o.name == name)
-    request = FieldRequest(
-        tuple(resolve_paths(context.root, spec.path)),
-        spec.variable,
-        definition.target.units,
-        spec.units,
-        non_negative=True,
-    )
-    ds = read_field(request, definition.period.start, definition.period.end)
-    soc, _ = _to_grid(context.grid, ds, spec.variable, context.regrid)
-    return Prepared(name, "observation", soc, context.obs_covariates, ds.attrs["source_files"])
+    with _failure_of("observation product", name):
+        request = _file_request(resolve_paths(context.root, spec.path), spec, definition.target.units, non_negative=True)
+        ds = read_field(request, definition.period.start, definition.period.end)
+        soc, _ = _to_grid(context.grid, ds, spec.variable, context.regrid)
+        prepared = Prepared(name, "observation", soc, context.obs_covariates)
+        _log_read(prepared, ds, spec.variable)
+        return prepared
 
 
-def discover_models(context: Context) -> dict[str, ModelFiles]:
-    """All models of the definition: from the DRS tree, the intake-esm catalogue and explicit entries."""
+def discover_models(context: Context, failures: list[dict] | None = None) -> dict[str, ModelFiles]:
+    """All models of the definition: from the DRS tree, the intake-esm catalogue and explicit entries.
+
+    An explicit model whose glob matches no file is that model's failure,
+    appended to ``failures`` (raised when ``failures`` is None).
+    """
     definition = context.definition
     spec = definition.models
     wanted = {definition.target.variable: definition.target.table}
@@ -184,7 +246,16 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
     if spec.catalog:
         models.update(discovered(context.root, files=read_catalog(context.root / spec.catalog)))
     for explicit in spec.explicit:
-        files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
+        if explicit.name in spec.exclude:
+            continue
+        try:
+            files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
+        except InputDataError as exc:
+            if failures is None:
+                raise
+            models.pop(explicit.name, None)
+            failures.append({"dataset": explicit.name, "kind": "model", "reason": f"model {explicit.name!r}: {exc}"})
+            continue
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
     for name in spec.exclude:
         models.pop(name, None)
@@ -192,7 +263,13 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
 
 
 def _model_request(
-    model: ModelFiles, variable: str, units: str, non_negative: bool = False, files: dict | None = None, member: str | None = None
+    model: ModelFiles,
+    variable: str,
+    units: str,
+    non_negative: bool = False,
+    files: dict | None = None,
+    member: str | None = None,
+    source=None,
 ) -> FieldRequest:
     files = model.files if files is None else files
     if variable not in files or not files[variable]:
@@ -200,28 +277,54 @@ def _model_request(
             f"model {model.name!r} has no files for variable {variable!r} (member {member or model.member}); "
             f"variables found: {', '.join(sorted(files)) or 'none'}"
         )
-    return FieldRequest(tuple(files[variable]), model.file_variable(variable), units, non_negative=non_negative)
+    return FieldRequest(
+        tuple(files[variable]),
+        model.file_variable(variable),
+        units,
+        non_negative=non_negative,
+        missing_values=tuple(source.missing_values) if source is not None else (),
+        valid_range=tuple(source.valid_range) if source is not None and source.valid_range is not None else None,
+    )
 
 
 def prepare_model(context: Context, model: ModelFiles) -> Prepared:
-    """Read and regrid one model's target and own covariates, weighted by its land fraction."""
+    """Read and regrid one model's target and own covariates, weighted by its land fraction.
+
+    Raises
+    ------
+    InputDataError
+        For any problem with this model (one line).
+    """
+    with _failure_of("model", model.name):
+        return _prepare_model(context, model)
+
+
+def _prepare_model(context: Context, model: ModelFiles) -> Prepared:
     definition = context.definition
     start, end = definition.period.start, definition.period.end
+    log = ReadLog(model.name)
     land_fraction = None
     if model.files.get("sftlf"):
         sftlf = read_field(_model_request(model, "sftlf", "1"), start, end)
+        _log_read(log, sftlf, "sftlf", with_files=False)  # as before: the land fraction is not checksummed
         land_fraction = sftlf["sftlf"].clip(0.0, 1.0)
-    files: list[str] = []
 
-    def regridded(variable: str, units: str, non_negative: bool = False) -> np.ndarray:
+    def regridded(variable: str, units: str, non_negative: bool = False, source=None) -> np.ndarray:
         # member "mean": each member is read and regridded, then the fields are averaged
         members = []
         for member, member_files in zip(model.members, model.files_by_member()):
-            request = _model_request(model, variable, units, non_negative, member_files, member)
+            request = _model_request(model, variable, units, non_negative, member_files, member, source)
             ds = read_field(request, start, end)
-            files.extend(ds.attrs["source_files"])
+            _log_read(log, ds, request.variable)
             name = request.variable
-            weights = None if land_fraction is None else land_fraction.reindex_like(ds[name], method="nearest")
+            try:
+                weights = None if land_fraction is None else land_fraction.reindex_like(ds[name], method="nearest")
+            except Exception as exc:
+                raise InputDataError(
+                    f"land fraction sftlf cannot be matched to this grid ({type(exc).__name__}: {one_line(exc)})",
+                    request.paths[0],
+                    name,
+                ) from None
             values, _ = _to_grid(context.grid, ds, name, context.regrid, weights)
             members.append(values)
         return members[0] if len(members) == 1 else np.mean(members, axis=0)
@@ -235,8 +338,10 @@ def prepare_model(context: Context, model: ModelFiles) -> Prepared:
         if covariate.model is None:
             covariates.append(context.obs_covariates[index])
         else:
-            covariates.append(regridded(covariate.model.variable, covariate.units))
-    return Prepared(model.name, "model", soc, np.stack(covariates), files)
+            covariates.append(regridded(covariate.model.variable, covariate.units, source=covariate.model))
+    return Prepared(
+        model.name, "model", soc, np.stack(covariates), log.files, log.nonfinite_cells, log.climatologies, log.notes
+    )
 
 
 # ------------------------------------------------------------------ tasks
@@ -407,10 +512,11 @@ def build_reference(
 
 def prepare_models(context: Context, progress: Progress = _silent) -> tuple[list[Prepared], list[dict]]:
     """Discover, read and regrid every model; failures are returned, not raised."""
-    models = discover_models(context)
-    if not models:
+    failures: list[dict] = []
+    models = discover_models(context, failures)
+    if not models and not failures:
         raise SocbenchError(f"no model with variable {context.definition.target.variable!r} found under {context.root}")
-    prepared, failures = [], []
+    prepared = []
     for name, model in models.items():
         progress(f"reading model {name}")
         try:
@@ -660,6 +766,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         except metadata.PackageNotFoundError:
             versions[name] = None
     files = sorted(set(context.files) | {f for d in datasets for f in d.files})
+    logs = list(context.read_log.values()) + list(datasets)
     return {
         "socbench_version": __version__,
         "python": sys.version.split()[0],
@@ -671,4 +778,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "workers": workers if isinstance(workers, int) else type(workers).__name__,
         "elapsed_seconds": round(seconds, 2),
         "input_files": {f: _sha256(f) for f in files},
+        "nonfinite_cells": {d.name: d.nonfinite_cells for d in logs},
+        "climatology_inputs": {f"{d.name}/{v}": period for d in logs for v, period in d.climatologies.items()},
+        "input_notes": [note for d in logs for note in d.notes],
     }

@@ -44,14 +44,15 @@ class Regridded:
 def analysis_grid(resolution: float, lat_min: float = -90.0, lat_max: float = 90.0) -> xr.Dataset:
     """A regular lat/lon grid with bounds and cell areas (m2).
 
-    Longitudes run from -180 to 180; latitudes from ``lat_min`` to ``lat_max``
-    ascending (the last row may be narrower if the range is not a multiple of
-    ``resolution``).
+    Longitudes run from -180 to 180 and latitudes from ``lat_min`` to
+    ``lat_max``, ascending; both axes end exactly at their edges. When
+    ``resolution`` divides 360 (as the definition requires) every column is
+    ``360 / round(360 / resolution)`` wide; otherwise the last column, like the
+    last row when the latitude range is not a multiple of ``resolution``, is
+    narrower.
     """
-    lat_edges = np.arange(lat_min, lat_max + 1e-9, resolution)
-    if lat_edges[-1] < lat_max - 1e-9:
-        lat_edges = np.append(lat_edges, lat_max)
-    lon_edges = np.arange(-180.0, 180.0 + 1e-9, resolution)
+    lat_edges = _edges(lat_min, lat_max, resolution)
+    lon_edges = _edges(-180.0, 180.0, resolution)
     lat_bnds = np.stack([lat_edges[:-1], lat_edges[1:]], axis=1)
     lon_bnds = np.stack([lon_edges[:-1], lon_edges[1:]], axis=1)
     grid = xr.Dataset(
@@ -62,6 +63,15 @@ def analysis_grid(resolution: float, lat_min: float = -90.0, lat_max: float = 90
     grid[LON].attrs = {"standard_name": "longitude", "units": "degrees_east", "axis": "X", "bounds": "lon_bnds"}
     grid["cell_area"] = ((LAT, LON), cell_area(lat_bnds, lon_bnds), {"units": "m2", "standard_name": "cell_area"})
     return grid
+
+
+def _edges(start: float, stop: float, step: float) -> np.ndarray:
+    """Cell edges from ``start`` to exactly ``stop``, ``step`` apart (the last cell may be narrower)."""
+    cells = (stop - start) / step
+    if abs(cells - round(cells)) < 1e-5 * max(cells, 1.0):
+        return np.linspace(start, stop, int(round(cells)) + 1)
+    edges = start + step * np.arange(int(np.floor(cells)) + 1)
+    return np.append(edges, stop)
 
 
 def cell_area(lat_bnds: np.ndarray, lon_bnds: np.ndarray) -> np.ndarray:
@@ -111,7 +121,10 @@ def regrid_conservative(
     Regridded
     """
     data = source[variable]
-    valid = data.notnull()
+    # inf x 0 is NaN, and one NaN would spread through both matrix products:
+    # non-finite values are missing here, like NaN (the reader counts them).
+    valid = np.isfinite(data)
+    data = data.where(valid)
     weight = valid.astype(float) if weights is None else weights.fillna(0.0).where(valid, 0.0)
     lat_matrix = latitude_overlap(source["lat_bnds"].values, grid["lat_bnds"].values)
     lon_matrix = longitude_overlap(source["lon_bnds"].values, grid["lon_bnds"].values)
@@ -136,7 +149,8 @@ def regrid_xesmf(source: xr.Dataset, variable: str, grid: xr.Dataset, weights: x
     import xesmf  # optional dependency
 
     data = source[variable]
-    valid = data.notnull()
+    valid = np.isfinite(data)
+    data = data.where(valid)
     weight = valid.astype(float) if weights is None else weights.fillna(0.0).where(valid, 0.0)
     src = _with_xesmf_edges(source)
     dst = _with_xesmf_edges(grid)

@@ -112,3 +112,41 @@ def test_auto_backend_falls_back_to_builtin_without_xesmf(monkeypatch):
     assert regrid.regridder("auto") is regrid.regrid_conservative
     with pytest.raises(ImportError, match="xesmf"):
         regrid.regridder("xesmf")
+
+
+@pytest.mark.parametrize("resolution", [7.0, 9.5, 2.0, 7.2])
+def test_analysis_grid_longitudes_are_closed(resolution):
+    # a 7 deg grid used to stop at 177E and a 9.5 deg grid at 171.5E
+    grid = analysis_grid(resolution, -60, 90)
+    lon_bnds = grid["lon_bnds"].values
+    assert lon_bnds[0, 0] == -180.0 and lon_bnds[-1, 1] == 180.0
+    np.testing.assert_array_equal(lon_bnds[1:, 0], lon_bnds[:-1, 1])
+    assert grid["lat_bnds"].values[-1, 1] == 90.0
+    whole_band = 2 * np.pi * 6_371_000.0**2 * (1 - np.sin(np.radians(-60)))
+    assert float(grid["cell_area"].sum()) == pytest.approx(whole_band, rel=1e-12)
+
+
+def test_grid_resolution_must_divide_the_globe():
+    from pydantic import ValidationError
+
+    from socbench.config import GridSpec
+
+    with pytest.raises(ValidationError, match=r"7 deg does not divide 180 and 360.*nearby valid values: 5\.625, 6, 7\.2, 7\.5"):
+        GridSpec(resolution=7.0)
+    with pytest.raises(ValidationError, match=r"9\.5 deg.*7\.5, 9, 10"):
+        GridSpec(resolution=9.5)
+    for fine in (2.0, 0.5, 1.875, 0.083333):
+        assert GridSpec(resolution=fine).resolution == fine
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_one_infinite_cell_is_masked_not_spread(bad):
+    source = _field(1.0)
+    spoiled = source.copy(deep=True)
+    spoiled["soc"][10, 20] = bad
+    source["soc"][10, 20] = np.nan
+    out = regrid_conservative(spoiled, "soc", analysis_grid(2.0, -90, 90))
+    masked = regrid_conservative(source, "soc", analysis_grid(2.0, -90, 90))
+    np.testing.assert_array_equal(out.values.values, masked.values.values)
+    np.testing.assert_array_equal(out.coverage.values, masked.coverage.values)
+    assert np.isfinite(out.values.values).sum() > 0.5 * out.values.size
