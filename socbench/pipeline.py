@@ -700,6 +700,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "definition_name": definition.name,
         "definition_sha256": definition.section_hash(),
         "seeds": {"learner": definition.learner.seed},
+        "regridder": definition.analysis_grid.regridder,
         "workers": workers if isinstance(workers, int) else type(workers).__name__,
         "elapsed_seconds": round(seconds, 2),
         "input_files": {f: _sha256(f) for f in files},

@@ -10,6 +10,7 @@ seconds; models are chosen per test with ``models.include``.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -84,6 +85,7 @@ def test_run_exit_0_when_every_model_is_scored_and_again_into_its_own_output(wor
     out = tmp_path / "card"
     assert run_cli(definition, out, cache) == EXIT_OK
     assert (out / MARKER).is_file() and (out / "index.html").is_file()
+    assert json.loads((out / "provenance.json").read_text())["regridder"] == "builtin"
     (out / "stale.txt").write_text("from the previous run")
     assert run_cli(definition, out, cache) == EXIT_OK  # socbench's own output is replaced
     assert not (out / "stale.txt").exists()
