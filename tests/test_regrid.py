@@ -94,7 +94,7 @@ def test_partial_coverage_reported():
 
 
 def test_xesmf_backend_preserves_stock_when_available():
-    pytest.importorskip("xesmf", reason="xesmf not installed: the xesmf backend is untested on this platform (docs/method.md)")
+    pytest.importorskip("xesmf", reason="xesmf not installed: the xesmf backend is untested on this platform (docs/definition.md)")
     from socbench.regrid import regrid_xesmf
 
     source = _field(0.5)
