@@ -140,12 +140,9 @@ def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cach
 
 
 def _print_skipped(result) -> None:
-    skipped = getattr(result, "skipped", None)
-    models = set(result.failures.loc[result.failures["kind"] == "model", "dataset"]) if len(result.failures) else set()
-    if skipped is None or skipped.empty:
-        return
-    shown = skipped[skipped["kind"] == "model"] if "kind" in skipped else skipped
-    shown = shown[~shown["dataset"].isin(models)]  # unscored models are listed with the failures
+    """Model regions not scored, with reasons (models scored nowhere are among the failures)."""
+    skipped = result.skipped
+    shown = skipped[(skipped["kind"] == "model") & ~skipped["dataset"].isin(result.failures["dataset"])]
     if shown.empty:
         return
     print(f"\nModel regions not scored ({len(shown)}):")

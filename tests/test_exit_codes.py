@@ -374,3 +374,22 @@ def test_unscored_models_names_the_regions_and_reasons():
     assert rows[0]["reason"] == "not scored in any region: global: too few; t1: too few; t2: too few; and 1 more region(s)"
     assert rows[1]["reason"] == "not scored in any region (no score was computed)"
     assert np.all([r["kind"] == "model" for r in rows])
+
+
+def test_model_regions_not_scored_are_printed(capsys):
+    from fake_result import make_fake_result
+
+    from socbench.cli import _print_skipped
+
+    result = make_fake_result(with_failure=True)
+    failed = result.failures["dataset"].iloc[0]
+    result.skipped = pd.DataFrame([
+        {"dataset": "CESM2", "kind": "model", "region": "Tundra", "reason": "covers 59% of Tundra, below scores.coverage_min 0.8"},
+        {"dataset": "HWSD-like", "kind": "observation", "region": "Tundra", "reason": "12 valid cells"},
+        {"dataset": failed, "kind": "model", "region": "global", "reason": "no valid cell"},
+    ])
+    _print_skipped(result)
+    printed = capsys.readouterr().out
+    assert "Model regions not scored (1):" in printed
+    assert "CESM2 / Tundra: covers 59% of Tundra, below scores.coverage_min 0.8" in printed
+    assert "HWSD-like" not in printed and failed not in printed
