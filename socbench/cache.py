@@ -2,19 +2,30 @@
 
 The key covers the task's arrays (covariates, target, weights, coordinates,
 response grid), its learner settings and seed, its region (which sets the
-seed) and the socbench version; not the dataset's name, so renaming a model
+seed), the socbench version, a hash of the source of the modules that compute
+a task (so an edited development checkout refits) and the versions of the
+numerical libraries they use; not the dataset's name, so renaming a model
 refits nothing. An entry also stores a checksum of its own arrays: a
-truncated, corrupt or stale entry is detected, deleted and recomputed, never
-trusted.
+truncated, corrupt or stale entry is detected, deleted and recomputed.
+
+Trust model: the checksum detects accidents, not forgery. Anyone who can
+write to the cache directory can store an entry with made-up results and a
+recomputed checksum, and it is used. Keep the cache private to the user (the
+default ``~/.cache/socbench``), or pass ``--no-cache`` where that cannot be
+ensured, e.g. on a shared CI runner.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import sys
 import tempfile
+from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -29,6 +40,56 @@ _SETTINGS = (
 )
 
 
+#: Libraries whose numerics a task result depends on.
+_LIBRARIES = ("numpy", "scipy", "scikit-learn", "shap", "statsmodels")
+#: socbench modules that compute a task (fit, explain, bootstrap) or define the entry format.
+_TASK_MODULES = ("emulate.py", "explain.py", "registry.py", "cache.py")
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> dict[str, str]:
+    """Versions of the numerical libraries and a hash of the task modules' source."""
+    versions = {}
+    for name in _LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for name in _TASK_MODULES:
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
+    return {**versions, "source": digest.hexdigest()}
+
+
+def _warn(message: str) -> None:
+    print(f"socbench: warning: {message}", file=sys.stderr, flush=True)
+
+
+def open_cache(directory: str | os.PathLike[str] | None = None, warn: Callable[[str], None] = _warn):
+    """A :class:`TaskCache` in ``directory`` (default :func:`default_cache_dir`), or None.
+
+    An unusable directory (unwritable home, read-only file system, a file in
+    the way) gives a warning, and the run goes on without the cache.
+    """
+    try:
+        path = Path(directory) if directory is not None else default_cache_dir()
+    except RuntimeError as exc:  # Path.home() without a home directory
+        warn(f"no task cache directory ({exc}); running without the cache (set SOCBENCH_CACHE or --cache DIR)")
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        warn(f"task cache {path} is not usable ({reason}); running without the cache "
+             "(set SOCBENCH_CACHE or --cache DIR to a writable directory, or --no-cache)")
+        return None
+    return TaskCache(path, warn=warn)
+
+
 def default_cache_dir() -> Path:
     """``$SOCBENCH_CACHE``, else ``$XDG_CACHE_HOME/socbench``, else ``~/.cache/socbench``."""
     if os.environ.get("SOCBENCH_CACHE"):
@@ -41,7 +102,8 @@ def task_key(task: EmulationTask) -> str:
     """Content hash of a task (hex sha256)."""
     digest = hashlib.sha256()
     settings = {name: getattr(task, name) for name in _SETTINGS}
-    digest.update(json.dumps({"version": __version__, **settings}, sort_keys=True, default=str).encode())
+    header = {"version": __version__, "code": code_fingerprint(), **settings}
+    digest.update(json.dumps(header, sort_keys=True, default=str).encode())
     for array in (task.X, task.y, task.weight, task.lat, task.lon, task.grids):
         contiguous = np.ascontiguousarray(array, dtype=float)
         digest.update(str(contiguous.shape).encode())
@@ -64,12 +126,17 @@ class TaskCache:
     ----------
     directory : path-like
         Created on first write.
+    warn : callable, optional
+        Called with a message when a write fails; the cache then stops
+        writing and the run goes on.
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory, warn: Callable[[str], None] = _warn):
         self.directory = Path(directory)
         self.hits = 0
         self.misses = 0
+        self.writable = True
+        self._warn = warn
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.npz"
@@ -103,7 +170,17 @@ class TaskCache:
         return result
 
     def store(self, task: EmulationTask, result: EmulationResult) -> None:
-        """Write ``result`` atomically (temporary file, then rename)."""
+        """Write ``result`` atomically (temporary file, then rename); a failed write disables writing."""
+        if not self.writable:
+            return
+        try:
+            self._store(task, result)
+        except OSError as exc:
+            self.writable = False
+            self._warn(f"task cache {self.directory}: cannot write ({exc.strerror or exc}); "
+                       "going on without storing results")
+
+    def _store(self, task: EmulationTask, result: EmulationResult) -> None:
         key = task_key(task)
         arrays = {name: np.asarray(getattr(result, name)) for name in _ARRAYS}
         arrays["n_cells"] = np.asarray(result.n_cells)

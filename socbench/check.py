@@ -10,7 +10,8 @@ tolerance is a regression.
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
@@ -43,20 +44,30 @@ class CheckResult:
     baseline : str
         What the scores were compared with.
     tolerance : float
+    models : list of str
+        The new model versions that were given; each must be scored.
     """
 
     result: RunResult
     comparison: pd.DataFrame
     baseline: str
     tolerance: float
+    models: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> pd.DataFrame:
         return self.comparison[self.comparison["status"].isin(FAILING)]
 
     @property
+    def unscored(self) -> list[str]:
+        """Given models without a single score row."""
+        scored = set(self.result.scores["model"])
+        return [name for name in self.models if name not in scored]
+
+    @property
     def passed(self) -> bool:
-        return self.regressions.empty and self.result.failures.empty
+        """No regression, no failure, and every given model has scores."""
+        return self.regressions.empty and self.result.failures.empty and not self.unscored
 
 
 def model_files_from_path(name: str, pattern: str) -> ModelFiles:
@@ -88,12 +99,18 @@ def model_files_from_path(name: str, pattern: str) -> ModelFiles:
     return ModelFiles(name=name, member="given", files=files)
 
 
-def compare(new: pd.DataFrame, baseline: pd.DataFrame, baseline_model: str, tolerance: float) -> pd.DataFrame:
-    """Compare every new model's scores with one baseline model's, per region and metric."""
+def compare(
+    new: pd.DataFrame, baseline: pd.DataFrame, baseline_model: str, tolerance: float, models: list[str] | None = None
+) -> pd.DataFrame:
+    """Compare every new model's scores with one baseline model's, per region and metric.
+
+    ``models`` are the models that were given (default: those in ``new``); a
+    given model without scores gets a ``missing`` row for every baseline cell.
+    """
     base = baseline[(baseline["model"] == baseline_model) & baseline["metric"].isin(METRICS)]
     base = base.set_index(["region", "metric"])["value"]
     rows = []
-    for model in dict.fromkeys(new["model"]):
+    for model in dict.fromkeys(new["model"]) if models is None else models:
         mine = new[(new["model"] == model) & new["metric"].isin(METRICS)].set_index(["region", "metric"])["value"]
         for (region, metric), before in base.items():
             after = mine.get((region, metric), np.nan)
@@ -149,6 +166,8 @@ def check(
     SocbenchError
         Bad input, a corrupt or mismatched bundle, or an unknown baseline.
     """
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise SocbenchError(f"tolerance: expected a finite number >= 0, got {tolerance!r}")
     with worker_pool(workers) as pool:
         return _check(definition, bundle, models, baseline, baseline_scores, tolerance, pool, progress, cache, bootstraps)
 
@@ -181,8 +200,8 @@ def _check(
     result = score_models(
         reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures, bootstraps=bootstraps
     )
-    comparison = compare(result.scores, previous, baseline, tolerance)
-    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance)
+    comparison = compare(result.scores, previous, baseline, tolerance, list(models))
+    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
 
 
 def _fmt(value: float) -> str:
@@ -203,7 +222,7 @@ def markdown_summary(outcome: CheckResult) -> str:
     failures = outcome.result.failures
     if len(failures):
         lines += ["### Could not be scored", ""]
-        lines += [f"- **{row.dataset}**: {row.reason}" for row in failures.itertuples()]
+        lines += [f"- **{_markdown_text(row.dataset)}**: {_markdown_text(row.reason)}" for row in failures.itertuples()]
         lines.append("")
     if len(regressions):
         regions = ", ".join(dict.fromkeys(regressions["region"]))
@@ -217,18 +236,33 @@ def markdown_summary(outcome: CheckResult) -> str:
     return "\n".join(lines)
 
 
+def _markdown_text(text) -> str:
+    """Untrusted text (names, reasons from input files) as inert Markdown: no HTML, links or emphasis."""
+    from html import escape as html_escape
+
+    text = html_escape(" ".join(str(text).split()), quote=False)
+    for char in "\\`*_[]|<>#!":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 def _markdown_table(table: pd.DataFrame) -> list[str]:
     lines = ["| model | region | component | baseline | new | change | status |", "|---|---|---|---:|---:|---:|---|"]
     for row in table.itertuples():
         change = "–" if not np.isfinite(row.delta) else f"{row.delta:+.3f}"
-        cells = [row.model, row.region, row.metric, _fmt(row.baseline), _fmt(row.new), change, row.status]
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+        cells = [_markdown_text(row.model), _markdown_text(row.region), row.metric, _fmt(row.baseline),
+                 _fmt(row.new), change, row.status]
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     return lines
 
 
 def junit_xml(outcome: CheckResult) -> str:
-    """JUnit XML: one test case per model x region x component; regressions are failures."""
+    """JUnit XML: one test case per model x region x component, and one per model that was not scored.
+
+    Regressions and unscored models are failures, so that the CI system shows
+    the check as failed with the reason.
+    """
     table = outcome.comparison
     failed = table["status"].isin(FAILING)
     errors = outcome.result.failures
@@ -242,12 +276,13 @@ def junit_xml(outcome: CheckResult) -> str:
             body = f"<failure message={quoteattr(message)} type=\"{row.status}\">{escape(message)}</failure>"
         cases.append(f"    <testcase classname={classname} name={name}>{body}</testcase>")
     for row in errors.itertuples():
+        message = f"not scored: {row.reason}"
         cases.append(
-            f"    <testcase classname={quoteattr('socbench.' + str(row.dataset))} name=\"read\">"
-            f"<error message={quoteattr(str(row.reason))}/></testcase>"
+            f"    <testcase classname={quoteattr('socbench.' + str(row.dataset))} name=\"scored\">"
+            f"<failure message={quoteattr(message)} type=\"unscored\">{escape(message)}</failure></testcase>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<testsuites>\n  <testsuite name="socbench check" tests="{len(cases)}" '
-        f'failures="{int(failed.sum())}" errors="{len(errors)}">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
+        f'failures="{int(failed.sum()) + len(errors)}" errors="0">\n' + "\n".join(cases) + "\n  </testsuite>\n</testsuites>\n"
     )

@@ -3,20 +3,26 @@
 Only argument parsing, progress display and exit codes live here; the science
 is in the pipeline modules.
 
-Exit codes of ``run``/``demo``: 0 success; 1 a run finished but some
-datasets failed (partial); 2 nothing could be run (bad definition or input).
-Of ``check``: 0 no regression; 1 a regression beyond the tolerance (or the
-new model could not be scored); 2 could not run (bad input, corrupt or
-mismatched bundle). 130: interrupted.
+Exit codes of ``run``/``demo``/``reference build``: 0 every dataset scored;
+1 a run finished but some datasets failed or a model was not scored in any
+region (partial, listed with the reasons); 2 nothing could be run (bad
+definition, input or output directory, or any unexpected error: one line,
+the traceback only with ``--debug``). Of ``check``: 0 no regression and every
+given model scored; 1 a regression beyond the tolerance, or a given model
+not scored; 2 could not run (bad input, corrupt or mismatched bundle). 130:
+interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
+import traceback
+import unicodedata
 from pathlib import Path
 
 from . import __version__
@@ -26,14 +32,46 @@ EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
 EXIT_REGRESSION = 1  # socbench check: a score dropped beyond the tolerance
 
 
+def printable(text: str) -> str:
+    """``text`` without terminal control characters (escape sequences, bidi overrides).
+
+    Messages carry names read from input files, which could otherwise move
+    the cursor, recolour or rewrite the terminal.
+    """
+    return "".join(
+        "?" if unicodedata.category(char) in ("Cc", "Cf") and char != "\n" else char for char in str(text)
+    )
+
+
 def _progress(quiet: bool):
     start = time.time()
 
     def report(message: str) -> None:
         if not quiet:
-            print(f"[{time.time() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+            text = printable(message).replace("\n", " ")
+            print(f"[{time.time() - start:6.1f}s] {text}", file=sys.stderr, flush=True)
 
     return report
+
+
+def _finite_non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def _cmd_schema(args) -> int:
@@ -72,11 +110,19 @@ def _workers(args):
 
 
 def _cache(args):
-    from .cache import TaskCache, default_cache_dir
+    from .cache import open_cache
 
     if getattr(args, "no_cache", False):
         return None
-    return TaskCache(Path(args.cache) if getattr(args, "cache", None) else default_cache_dir())
+    return open_cache(getattr(args, "cache", None), warn=lambda text: print(
+        f"socbench: warning: {printable(text)}", file=sys.stderr, flush=True))
+
+
+def _exit_code(result) -> int:
+    """0 every dataset scored, 1 partial (failures listed), 2 nothing scored."""
+    if result.status == "failed":
+        return EXIT_FAILED
+    return EXIT_PARTIAL if result.status == "partial" else EXIT_OK
 
 
 def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cache=None) -> int:
@@ -88,31 +134,49 @@ def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cach
     progress("writing report")
     index = write_report(result, out)
     print(summary_table(result))
+    _print_skipped(result)
     print(f"\nScorecard: {index}")
-    if result.status == "failed":
-        return EXIT_FAILED
-    return EXIT_PARTIAL if result.status == "partial" else EXIT_OK
+    return _exit_code(result)
+
+
+def _print_skipped(result) -> None:
+    """Model regions not scored, with reasons (models scored nowhere are among the failures)."""
+    skipped = result.skipped
+    shown = skipped[(skipped["kind"] == "model") & ~skipped["dataset"].isin(result.failures["dataset"])]
+    if shown.empty:
+        return
+    print(f"\nModel regions not scored ({len(shown)}):")
+    for row in shown.head(20).itertuples():
+        print(printable(f"  {row.dataset} / {row.region}: {row.reason}"))
+    if len(shown) > 20:
+        print(f"  ... and {len(shown) - 20} more")
 
 
 def _cmd_run(args) -> int:
     from .config import load_definition
+    from .outputs import claim_output
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
-    return _run_and_report(definition, root, Path(args.out), _workers(args), args.quiet, _cache(args))
+    with claim_output(args.out, protect=[args.definition, root]) as out:
+        return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args))
 
 
 def _cmd_reference_build(args) -> int:
     from .config import load_definition
+    from .outputs import claim_output
     from .pipeline import run
     from .reference import save_reference
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
-    progress = _progress(args.quiet)
-    result = run(definition, root, workers=_workers(args), progress=progress, cache=_cache(args))
-    out = save_reference(result.reference, result, args.out)
+    with claim_output(args.out, protect=[args.definition, root]):
+        progress = _progress(args.quiet)
+        result = run(definition, root, workers=_workers(args), progress=progress, cache=_cache(args))
+        out = save_reference(result.reference, result, args.out)
     size = sum(f.stat().st_size for f in out.iterdir()) / 2**20
     print(f"reference bundle written to {out} ({size:.2f} MB; {len(result.models)} baseline models)")
-    return EXIT_PARTIAL if result.status == "partial" else EXIT_OK
+    for row in result.failures.itertuples():
+        print(printable(f"  not scored: {row.dataset} ({row.kind}): {row.reason}"))
+    return _exit_code(result)
 
 
 def _parse_models(pairs: list[str]) -> dict[str, str]:
@@ -137,16 +201,24 @@ def _bundle_path(name: str) -> Path:
 
 
 def _cmd_check(args) -> int:
-    from .check import check, junit_xml, markdown_summary
     from .config import load_definition
-    from .report import write_report
+    from .outputs import claim_output
 
     definition, _ = load_definition(args.definition)
+    models = _parse_models(args.model)
+    with claim_output(args.out, protect=[args.definition, args.reference, *models.values()]) as out:
+        return _check_and_report(args, definition, models, out)
+
+
+def _check_and_report(args, definition, models: dict[str, str], out: Path) -> int:
+    from .check import check, junit_xml, markdown_summary
+    from .report import write_report
+
     progress = _progress(args.quiet)
     outcome = check(
         definition,
         _bundle_path(args.reference),
-        _parse_models(args.model),
+        models,
         baseline=args.baseline,
         baseline_scores=args.baseline_scores,
         tolerance=args.tolerance,
@@ -155,7 +227,6 @@ def _cmd_check(args) -> int:
         cache=_cache(args),
         bootstraps=None if args.bootstraps else 0,
     )
-    out = Path(args.out)
     index = write_report(outcome.result, out)
     summary = markdown_summary(outcome)
     for path, text in ((Path(args.markdown) if args.markdown else out / "summary.md", summary),
@@ -167,32 +238,38 @@ def _cmd_check(args) -> int:
         with open(step_summary, "a") as handle:
             handle.write(summary)
     regressions = outcome.regressions
-    print(f"socbench check: {'passed' if outcome.passed else 'FAILED'} against {outcome.baseline} "
-          f"(tolerance {outcome.tolerance:g}): {len(regressions)} regressed cell(s)")
+    unscored = outcome.result.failures
+    print(printable(f"socbench check: {'passed' if outcome.passed else 'FAILED'} against {outcome.baseline} "
+                    f"(tolerance {outcome.tolerance:g}): {len(regressions)} regressed cell(s), "
+                    f"{len(unscored)} model(s) not scored"))
+    for row in unscored.itertuples():
+        print(printable(f"  not scored: {row.dataset}: {row.reason}"))
     for row in regressions.head(20).itertuples():
-        print(f"  {row.model} / {row.region} / {row.metric}: {row.baseline:.3f} -> {row.new:.3f} ({row.status})")
+        print(printable(f"  {row.model} / {row.region} / {row.metric}: {row.baseline:.3f} -> {row.new:.3f} ({row.status})"))
     print(f"Scorecard: {index}")
     return EXIT_OK if outcome.passed else EXIT_REGRESSION
 
 
 def _cmd_demo(args) -> int:
     from .config import load_definition
+    from .outputs import claim_output
     from .resources import benchmark_path
     from .synth import make_world
 
-    out = Path(args.out)
+    out = Path(os.path.abspath(args.out))
     world = Path(args.world) if args.world else out.parent / f".{out.name}-world"
-    progress = _progress(args.quiet)
-    if not (world / "truth.json").is_file():
-        progress(f"generating the synthetic world in {world}")
-        make_world(world, seed=0, resolution=2.0)
-    definition, root = load_definition(benchmark_path("demo"), data_root=world)
-    return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args))
+    with claim_output(out, protect=[world]):
+        progress = _progress(args.quiet)
+        if not (world / "truth.json").is_file():
+            progress(f"generating the synthetic world in {world}")
+            make_world(world, seed=0, resolution=2.0)
+        definition, root = load_definition(benchmark_path("demo"), data_root=world)
+        return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args))
 
 
 def _add_run_options(parser, workers_default: int) -> None:
     """Options shared by the commands that run a definition."""
-    parser.add_argument("--workers", type=int, default=workers_default, help="worker processes")
+    parser.add_argument("--workers", type=_positive_int, default=workers_default, help="worker processes")
     parser.add_argument("--scheduler", help="dask.distributed scheduler address (tasks then run on its workers)")
     parser.add_argument("--quiet", action="store_true", help="no progress messages")
     _add_cache_options(parser)
@@ -209,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score Earth System Model soil organic carbon against observations: right stock, right reasons.",
     )
     parser.add_argument("--version", action="version", version=f"socbench {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (before the command: socbench --debug run ...)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     workers_default = min(2, os.cpu_count() or 1)
@@ -242,7 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="new model version: name and a directory (searched recursively) or glob; repeatable")
     check.add_argument("--baseline", help="model of the baseline to compare with (default: the same name)")
     check.add_argument("--baseline-scores", help="a previous scores.csv to use as baseline instead of the bundle's")
-    check.add_argument("--tolerance", type=float, default=0.02, help="allowed score drop (default 0.02)")
+    check.add_argument("--tolerance", type=_finite_non_negative, default=0.02,
+                       help="allowed score drop, a finite number >= 0 (default 0.02)")
     check.add_argument("--bootstraps", action="store_true",
                        help="also bootstrap the new model (its uncertainty whiskers; scores are the same without)")
     check.add_argument("--out", default="socbench-check", help="scorecard directory (default: socbench-check)")
@@ -273,11 +352,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except SocbenchError as exc:
-        print(f"socbench: error: {exc}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exc()
+        print(printable(f"socbench: error: {exc}"), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("socbench: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # exit 1 means "partial"/"regression" to CI: a crash must not look like one
+        if args.debug:
+            traceback.print_exc()
+        where = "" if args.debug else "; run with --debug for the traceback"
+        message = " ".join(str(exc).split()) or "no message"
+        print(printable(f"socbench: error: unexpected {type(exc).__name__}: {message}{where}"), file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -19,19 +19,29 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_serializer,
     model_validator,
 )
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import DefinitionError
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and inf are never meaningful in a definition: a NaN tolerance or weight
+    # compares false with everything and silently disables a check.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _registered(registry, name: str) -> str:
+    """``name`` if ``registry`` knows it, else a ValueError listing the known names."""
+    if name not in registry:
+        raise ValueError(f"unknown {registry.what} {name!r} (known: {', '.join(registry.names())})")
+    return name
 
 
 class TargetSpec(_Strict):
@@ -202,8 +212,12 @@ class GridSpec(_Strict):
     resolution: float = Field(2.0, gt=0.05, le=10.0, description="Cell size in degrees.")
     lat_min: float = Field(-60.0, ge=-90.0, lt=90.0, description="Southern edge (default excludes Antarctica).")
     lat_max: float = Field(90.0, gt=-90.0, le=90.0)
-    regridder: Literal["auto", "builtin", "xesmf"] = Field(
-        "auto", description="auto: xesmf when importable, else the built-in exact conservative regridder."
+    regridder: str = Field(
+        "builtin",
+        description=(
+            "Registered regridder: builtin (exact conservative for rectilinear grids, the tested default) "
+            "or xesmf (ESMF, curvilinear grids; only when asked for, and untested on some platforms)."
+        ),
     )
 
     @field_validator("resolution")
@@ -216,6 +230,16 @@ class GridSpec(_Strict):
                 f"cut short); nearby valid values: {', '.join(f'{r:g}' for r in below + above)}"
             )
         return resolution
+
+    @field_validator("regridder")
+    @classmethod
+    def _known_regridder(cls, name: str) -> str:
+        from .regrid import REGRIDDERS, regrid_xesmf, xesmf_available
+
+        _registered(REGRIDDERS, name)
+        if REGRIDDERS.get(name) is regrid_xesmf and not xesmf_available():
+            raise ValueError("'xesmf' cannot be imported here: pip install xesmf, or use 'builtin'")
+        return name
 
     @model_validator(mode="after")
     def _ordered(self) -> "GridSpec":
@@ -269,6 +293,13 @@ class RegionSpec(_Strict):
         "precipitation", description="Covariate giving mean annual precipitation (mm yr-1)."
     )
 
+    @field_validator("scheme")
+    @classmethod
+    def _known_scheme(cls, name: str) -> str:
+        from .regions import REGION_SCHEMES
+
+        return _registered(REGION_SCHEMES, name)
+
 
 class CVSpec(_Strict):
     """Spatial block cross-validation."""
@@ -307,8 +338,42 @@ class LearnerSpec(_Strict):
     grid_points: int = Field(12, ge=4, le=50, description="Quantile grid size of response curves.")
     bootstraps: int = Field(8, ge=0, le=500, description="Spatial-block bootstrap replicates.")
     max_explain_cells: int = Field(2000, ge=100, description="Cells sampled for SHAP per fit.")
-    min_r2: float = Field(0.3, description="Emulators below this CV R^2 are flagged as unreliable.")
+    min_r2: float = Field(0.3, le=1.0, description="Emulators below this CV R^2 are flagged as unreliable.")
     seed: int = 20240101
+
+    @field_validator("estimator")
+    @classmethod
+    def _known_estimator(cls, name: str) -> str:
+        from .emulate import LEARNERS
+
+        return _registered(LEARNERS, name)
+
+    @field_validator("explainer")
+    @classmethod
+    def _known_explainer(cls, name: str) -> str:
+        from .explain import EXPLAINERS
+
+        return _registered(EXPLAINERS, name)
+
+    @field_validator("response")
+    @classmethod
+    def _known_response(cls, name: str) -> str:
+        from .explain import RESPONSE_METHODS
+
+        return _registered(RESPONSE_METHODS, name)
+
+    @field_validator("params")
+    @classmethod
+    def _buildable(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        # Build and fit the learner on a small table now, not in a worker after the reading.
+        from .emulate import check_learner
+
+        if "estimator" in info.data:  # else the estimator's own error is reported
+            try:
+                check_learner(info.data["estimator"], params)
+            except DefinitionError as exc:
+                raise ValueError(str(exc).removeprefix("learner.params: ")) from None
+        return params
 
 
 DEFAULT_WEIGHTS = {
@@ -365,7 +430,13 @@ class ScoreSpec(_Strict):
         description="Power of each graded score map (missing keys take their defaults).",
     )
     coverage_min: float = Field(
-        0.8, gt=0, le=1, description="A dataset is scored in a region if it covers this fraction of it."
+        0.8,
+        gt=0,
+        le=1,
+        description=(
+            "A dataset (observation product or model) is scored in a region only if it covers this "
+            "fraction of it; a model below it is listed with the reason."
+        ),
     )
 
     @field_validator("weights")
@@ -543,14 +614,16 @@ def load_definition(path: str | Path, data_root: str | Path | None = None) -> tu
         With one line per problem: file, line, key path and what was expected.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DefinitionError(f"{path}: benchmark definition not found")
+    text = _definition_text(path)
     try:
-        document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+        _check_yaml_shape(text, path)
+        document = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = f":{mark.line + 1}" if mark is not None else ""
         raise DefinitionError(f"{path}{line}: not valid YAML: {exc.problem}") from None
+    except (YAMLError, RecursionError) as exc:  # unmarked ruamel errors (e.g. several documents)
+        raise DefinitionError(f"{path}: not valid YAML: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     if not isinstance(document, dict):
         raise DefinitionError(f"{path}: expected a mapping of keys at the top level")
     try:
@@ -560,6 +633,73 @@ def load_definition(path: str | Path, data_root: str | Path | None = None) -> tu
         raise DefinitionError("\n".join(lines)) from None
     root = Path(data_root) if data_root is not None else (path.parent / definition.data_root)
     return definition, root.resolve()
+
+
+#: Limits of a definition file: far above any real definition, far below harm.
+MAX_DEFINITION_BYTES = 1 << 20
+MAX_YAML_NODES = 100_000  # after expanding aliases: stops "billion laughs" alias bombs
+MAX_YAML_DEPTH = 64
+
+
+def _definition_text(path: Path) -> str:
+    """The file's text, refusing what is not a small UTF-8 text file."""
+    if not path.is_file():
+        raise DefinitionError(f"{path}: benchmark definition not found")
+    try:
+        size = path.stat().st_size
+        if size > MAX_DEFINITION_BYTES:
+            raise DefinitionError(
+                f"{path}: {size} bytes is too large for a benchmark definition (limit {MAX_DEFINITION_BYTES})"
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DefinitionError(f"{path}: cannot read the benchmark definition ({exc.strerror or exc})") from None
+    if b"\0" in data:
+        raise DefinitionError(f"{path}: a binary file, not a YAML benchmark definition")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DefinitionError(f"{path}:{line}: not UTF-8 text (byte {exc.start}); save the definition as UTF-8") from None
+
+
+def _check_yaml_shape(text: str, path: Path) -> None:
+    """Refuse alias bombs and very deep nesting from the event stream, before building any node.
+
+    Each anchored node's size (its expanded node count) is recorded when it
+    ends, and every alias adds that size, so the expanded size is known
+    without expanding anything.
+    """
+    from ruamel.yaml.events import (
+        AliasEvent, CollectionEndEvent, CollectionStartEvent, ScalarEvent,
+    )
+
+    sizes: dict[str, int] = {}
+    stack: list[list] = [[None, 0]]  # [anchor, expanded size] of each open collection
+    for event in YAML(typ="rt").parse(text):
+        if isinstance(event, CollectionStartEvent):
+            stack.append([event.anchor, 1])
+            if len(stack) - 1 > MAX_YAML_DEPTH:
+                line = event.start_mark.line + 1
+                raise DefinitionError(f"{path}:{line}: nested deeper than {MAX_YAML_DEPTH} levels")
+            continue
+        if isinstance(event, CollectionEndEvent):
+            anchor, size = stack.pop()
+        elif isinstance(event, AliasEvent):
+            anchor, size = None, sizes.get(event.anchor, 1)
+        elif isinstance(event, ScalarEvent):
+            anchor, size = event.anchor, 1
+        else:
+            continue
+        if anchor is not None:
+            sizes[anchor] = size
+        stack[-1][1] += size
+        if stack[-1][1] > MAX_YAML_NODES:
+            line = event.start_mark.line + 1
+            raise DefinitionError(
+                f"{path}:{line}: expands to more than {MAX_YAML_NODES} values (YAML aliases); "
+                "write the values out instead of repeating aliases"
+            )
 
 
 def _plain(node: Any) -> Any:

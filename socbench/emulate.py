@@ -17,27 +17,40 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import GroupKFold
 
 from .errors import DefinitionError
+from .registry import Registry
 
-LEARNERS: dict[str, Callable[[dict[str, Any], int], BaseEstimator]] = {}
-
-
-def learner(name: str):
-    """Register a learner factory ``(params, seed) -> estimator`` under ``name``."""
-
-    def register(factory):
-        LEARNERS[name] = factory
-        return factory
-
-    return register
+#: Learner factories ``(params, seed) -> estimator``.
+LEARNERS: Registry[Callable[[dict[str, Any], int], BaseEstimator]] = Registry("learner.estimator", "learner")
+learner = LEARNERS.register
 
 
 def make_learner(name: str, params: dict[str, Any], seed: int) -> BaseEstimator:
     """Build the registered learner ``name``."""
-    if name not in LEARNERS:
-        raise DefinitionError(f"learner.estimator: unknown learner {name!r} (known: {', '.join(sorted(LEARNERS))})")
+    factory = LEARNERS.get(name)
     try:
-        return LEARNERS[name](dict(params), seed)
+        return factory(dict(params), seed)
     except TypeError as exc:
+        raise DefinitionError(f"learner.params: not valid for {name!r}: {exc}") from None
+
+
+def check_learner(name: str, params: dict[str, Any]) -> None:
+    """Build learner ``name`` and fit it on a small table, so that bad parameters fail at load.
+
+    Raises
+    ------
+    DefinitionError
+        Naming ``learner.params`` and what the learner refused.
+    """
+    from threadpoolctl import threadpool_limits
+
+    estimator = make_learner(name, params, seed=0)
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.0, 1.0, size=(60, 2))
+    y = X[:, 0] + 0.5 * np.sin(6.0 * X[:, 1]) + rng.normal(0.0, 0.05, size=60)
+    try:
+        with threadpool_limits(limits=1):  # starting a thread pool costs far more than this tiny fit
+            estimator.fit(X, y, sample_weight=np.ones(60))
+    except Exception as exc:  # learners validate their parameters in fit, with many exception types
         raise DefinitionError(f"learner.params: not valid for {name!r}: {exc}") from None
 
 

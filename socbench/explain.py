@@ -19,29 +19,14 @@ import numpy as np
 from sklearn.base import clone
 
 from .emulate import block_size_from_data, cross_validated_r2, make_learner, spatial_blocks
+from .registry import Registry
 
-EXPLAINERS: dict[str, Callable] = {}
-RESPONSE_METHODS: dict[str, Callable] = {}
-
-
-def explainer(name: str):
-    """Register an importance method ``(estimator, X, weight, rng) -> (p,) shares``."""
-
-    def register(function):
-        EXPLAINERS[name] = function
-        return function
-
-    return register
-
-
-def response_method(name: str):
-    """Register a response-curve method ``(estimator, X, weight, grids) -> (p, K) curves``."""
-
-    def register(function):
-        RESPONSE_METHODS[name] = function
-        return function
-
-    return register
+#: Importance methods ``(estimator, X, weight, rng) -> (p,) shares``.
+EXPLAINERS: Registry[Callable] = Registry("learner.explainer", "explainer")
+#: Response-curve methods ``(estimator, X, weight, grids) -> (p, K) curves``.
+RESPONSE_METHODS: Registry[Callable] = Registry("learner.response", "response method")
+explainer = EXPLAINERS.register
+response_method = RESPONSE_METHODS.register
 
 
 def derived_seed(*parts) -> int:

@@ -43,6 +43,7 @@ from .results import (
     PRODUCT_FLAG_COLUMNS,
     SCORE_COLUMNS,
     STOCK_COLUMNS,
+    SKIPPED_COLUMNS,
     RunResult,
     empty_table,
 )
@@ -118,6 +119,7 @@ class Reference:
     products: list[Prepared]
     emulations: dict[tuple[str, str], EmulationResult]
     failures: list[dict] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)  # (product, region) pairs not emulated, with reasons
 
 
 # ------------------------------------------------------------------ prepare
@@ -368,10 +370,36 @@ def _coverage_share(dataset: Prepared, mask: np.ndarray, context: Context) -> fl
     return float(context.weight[mask & dataset.valid(context.land)].sum() / total)
 
 
-def build_tasks(context: Context, datasets: list[Prepared], bootstraps: int | None = None) -> list[EmulationTask]:
-    """One emulation task per (dataset, region) with enough cells.
+def _skip_reason(context: Context, dataset: Prepared, region: str, cells: np.ndarray) -> str | None:
+    """Why ``dataset`` is not emulated in ``region`` (too few valid cells, too little coverage), or None."""
+    definition = context.definition
+    n_cells = int(cells.sum())
+    if n_cells == 0:
+        return "no valid cell (SOC missing, zero or non-finite, or a covariate missing, in every land cell)"
+    if n_cells < definition.regions.min_cells:
+        return f"{n_cells} valid cells, below regions.min_cells {definition.regions.min_cells}"
+    share = _coverage_share(dataset, context.regions[region], context)
+    if share < definition.scores.coverage_min:
+        return f"covers {share:.0%} of {region}, below scores.coverage_min {definition.scores.coverage_min:g}"
+    return None
 
-    ``bootstraps`` overrides the definition's number of bootstrap replicates.
+
+def build_tasks(
+    context: Context, datasets: list[Prepared], bootstraps: int | None = None, skipped: list[dict] | None = None
+) -> list[EmulationTask]:
+    """One emulation task per (dataset, region) with enough valid cells and coverage.
+
+    A dataset, observation product or model alike, joins a region only if it
+    has ``regions.min_cells`` valid cells there and covers
+    ``scores.coverage_min`` of the region's weighted area.
+
+    Parameters
+    ----------
+    bootstraps : int, optional
+        Overrides the definition's number of bootstrap replicates.
+    skipped : list, optional
+        Receives a ``{"dataset", "kind", "region", "reason"}`` row for every
+        (dataset, region) without a task.
     """
     definition = context.definition
     learner = definition.learner
@@ -381,9 +409,10 @@ def build_tasks(context: Context, datasets: list[Prepared], bootstraps: int | No
         grids = context.grids[region]
         for dataset in datasets:
             cells = mask & dataset.valid(context.land) & (context.weight > 0)
-            if cells.sum() < definition.regions.min_cells:
-                continue
-            if dataset.kind == "observation" and _coverage_share(dataset, mask, context) < definition.scores.coverage_min:
+            reason = _skip_reason(context, dataset, region, cells)
+            if reason is not None:
+                if skipped is not None:
+                    skipped.append({"dataset": dataset.name, "kind": dataset.kind, "region": region, "reason": reason})
                 continue
             tasks.append(
                 EmulationTask(
@@ -504,10 +533,11 @@ def build_reference(
             failures.append({"dataset": spec.name, "kind": "observation", "reason": str(exc)})
     if len(products) < 2:
         raise SocbenchError("fewer than two observation products could be read: " + "; ".join(f["reason"] for f in failures))
-    tasks = build_tasks(context, products)
+    skipped: list[dict] = []
+    tasks = build_tasks(context, products, skipped=skipped)
     progress(f"emulating the observation products: {len(tasks)} (product, region) tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
-    return Reference(context, products, emulations, failures)
+    return Reference(context, products, emulations, failures, skipped)
 
 
 def prepare_models(context: Context, progress: Progress = _silent) -> tuple[list[Prepared], list[dict]]:
@@ -541,12 +571,39 @@ def score_models(
     and curves; its scores do not use them (the tolerances come from the
     observation products), so ``bootstraps=0`` gives the same scores faster.
     """
-    tasks = build_tasks(reference.context, models, bootstraps)
+    skipped: list[dict] = []
+    tasks = build_tasks(reference.context, models, bootstraps, skipped=skipped)
     progress(f"emulating the models: {len(tasks)} (model, region) tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     progress("scoring")
     all_failures = reference.failures + list(failures or [])
-    return _assemble(reference, models, emulations, all_failures)
+    result = _assemble(reference, models, emulations, all_failures)
+    skipped = reference.skipped + skipped
+    result.skipped = pd.DataFrame(skipped, columns=SKIPPED_COLUMNS) if skipped else empty_table(SKIPPED_COLUMNS)
+    unscored = unscored_models([m.name for m in models], result.scores, skipped)
+    if unscored:
+        result.failures = pd.concat([result.failures, pd.DataFrame(unscored, columns=FAILURE_COLUMNS)], ignore_index=True)
+    return result
+
+
+def unscored_models(models: list[str], scores: pd.DataFrame, skipped: list[dict]) -> list[dict]:
+    """A failure row for every model that has no score row, with the reason.
+
+    A model read without error can still get no score: every region may lack
+    valid cells or coverage (all-zero or non-finite SOC, a small domain).
+    Listing it as a failure makes the run partial and the CI gate fail,
+    instead of dropping the model silently.
+    """
+    scored = set(scores["model"])
+    rows = []
+    for name in models:
+        if name in scored:
+            continue
+        reasons = [f"{row['region']}: {row['reason']}" for row in skipped if row["dataset"] == name]
+        detail = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more region(s)" if len(reasons) > 3 else "")
+        reason = f"not scored in any region: {detail}" if reasons else "not scored in any region (no score was computed)"
+        rows.append({"dataset": name, "kind": "model", "reason": reason})
+    return rows
 
 
 def run(definition: Definition, root: Path, workers: int = 1, progress: Progress = _silent, cache=None) -> RunResult:
@@ -775,6 +832,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "definition_name": definition.name,
         "definition_sha256": definition.section_hash(),
         "seeds": {"learner": definition.learner.seed},
+        "regridder": definition.analysis_grid.regridder,
         "workers": workers if isinstance(workers, int) else type(workers).__name__,
         "elapsed_seconds": round(seconds, 2),
         "input_files": {f: _sha256(f) for f in files},

@@ -32,6 +32,7 @@ from . import __version__
 from .config import Definition
 from .errors import BundleError
 from .explain import EmulationResult
+from .outputs import claim_output, mark_output, replace_directory
 from .pipeline import Context, Prepared, Reference
 from .regrid import regridder
 from .results import RunResult
@@ -99,11 +100,21 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
 
 
 def save_reference(reference: Reference, baseline: RunResult, out: str | Path) -> Path:
-    """Write a bundle to ``out`` atomically (temporary directory, then rename)."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    """Write a bundle to ``out`` atomically (temporary directory, then rename).
+
+    Raises
+    ------
+    socbench.outputs.OutputError
+        When ``out`` is a non-empty directory that socbench did not write.
+    """
+    with claim_output(out) as target:
+        return _save_reference(reference, baseline, target)
+
+
+def _save_reference(reference: Reference, baseline: RunResult, out: Path) -> Path:
     temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
+        mark_output(temporary)
         dataset = _reference_dataset(reference)
         encoding = {name: {"zlib": True, "complevel": 5} for name in dataset.data_vars}
         dataset.to_netcdf(temporary / "reference.nc", encoding=encoding)
@@ -122,9 +133,7 @@ def save_reference(reference: Reference, baseline: RunResult, out: str | Path) -
         }
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         temporary.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
-        if out.exists():
-            shutil.rmtree(out)
-        temporary.rename(out)
+        replace_directory(temporary, out)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -17,20 +17,13 @@ import pandas as pd
 import xarray as xr
 
 from .errors import DefinitionError, InputDataError
+from .registry import Registry
 
 GLOBAL = "global"
 
-REGION_SCHEMES: dict[str, Callable] = {}
-
-
-def region_scheme(name: str):
-    """Register a region scheme under ``name``."""
-
-    def register(function):
-        REGION_SCHEMES[name] = function
-        return function
-
-    return register
+#: Region schemes ``(context) -> (codes, names)``.
+REGION_SCHEMES: Registry[Callable] = Registry("regions.scheme", "region scheme")
+region_scheme = REGION_SCHEMES.register
 
 
 @dataclass(frozen=True)
@@ -153,10 +146,7 @@ def build_regions(scheme: str, context: RegionContext, min_cells: int, include_g
     region nearest to it in (standardised temperature, log precipitation)
     space; merging repeats until every region is big enough or one is left.
     """
-    if scheme not in REGION_SCHEMES:
-        known = ", ".join(sorted(REGION_SCHEMES))
-        raise DefinitionError(f"regions.scheme: unknown scheme {scheme!r} (known: {known})")
-    codes, names = REGION_SCHEMES[scheme](context)
+    codes, names = REGION_SCHEMES.get(scheme)(context)
     codes = codes.copy()
     status = {name: "ok" for name in names.values()}
     counts = {c: int((codes.values == c).sum()) for c in names}

@@ -9,7 +9,8 @@ its cell's overlap area times a source weight (land fraction, or 1 where the
 product has data), so the regridded field times its coverage preserves the
 source's area integral (the stock).
 
-``xesmf`` is used instead when requested and importable (curvilinear grids).
+``xesmf`` is used instead only when the definition asks for it
+(``analysis_grid.regridder: xesmf``); it is not tested on every platform.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ import numpy as np
 import xarray as xr
 
 from .inputs import LAT, LON
+from .registry import Registry
+
+#: Regridding backends ``(source, variable, grid, weights) -> Regridded``.
+REGRIDDERS: Registry = Registry("analysis_grid.regridder", "regridder")
 
 EARTH_RADIUS_M = 6_371_000.0  # mean radius, as in CMIP areacella of many models
 
@@ -99,6 +104,7 @@ def longitude_overlap(source_bnds: np.ndarray, target_bnds: np.ndarray) -> np.nd
     return total
 
 
+@REGRIDDERS.register("builtin")
 def regrid_conservative(
     source: xr.Dataset, variable: str, grid: xr.Dataset, weights: xr.DataArray | None = None
 ) -> Regridded:
@@ -144,6 +150,7 @@ def regrid_conservative(
     return Regridded(values=values, coverage=coverage)
 
 
+@REGRIDDERS.register("xesmf")
 def regrid_xesmf(source: xr.Dataset, variable: str, grid: xr.Dataset, weights: xr.DataArray | None = None) -> Regridded:
     """Conservative regridding with xesmf (ESMF); same contract as :func:`regrid_conservative`."""
     import xesmf  # optional dependency
@@ -176,13 +183,15 @@ def xesmf_available() -> bool:
     return True
 
 
-def regridder(name: str = "auto"):
-    """The regridding function for a backend name ('auto', 'builtin', 'xesmf')."""
-    if name == "xesmf" or (name == "auto" and xesmf_available()):
-        if not xesmf_available():
-            raise ImportError("regridder 'xesmf' requested but xesmf/ESMPy cannot be imported")
-        return regrid_xesmf
-    return regrid_conservative
+def regridder(name: str = "builtin"):
+    """The regridding function of a registered backend ('builtin', 'xesmf').
+
+    There is no automatic choice: results must not depend on what is installed.
+    """
+    function = REGRIDDERS.get(name)
+    if function is regrid_xesmf and not xesmf_available():
+        raise ImportError("regridder 'xesmf' requested but xesmf/ESMPy cannot be imported")
+    return function
 
 
 def global_stock_pg(values: xr.DataArray, coverage: xr.DataArray, area: xr.DataArray) -> float:

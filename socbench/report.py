@@ -36,6 +36,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 
 from socbench import __version__, plots
+from socbench.outputs import claim_output, mark_output
 from socbench.resources import resource_dir
 from socbench.results import (
     CEILING_COLUMNS,
@@ -121,9 +122,16 @@ def write_report(result: RunResult, out_dir: str | os.PathLike[str]) -> Path:
     -------
     Path
         Path of ``index.html`` inside ``out_dir``.
+
+    Raises
+    ------
+    socbench.outputs.OutputError
+        When ``out_dir`` is a non-empty directory that socbench did not write
+        (see :mod:`socbench.outputs`), or another process is writing it.
     """
     target = Path(os.path.abspath(out_dir))
-    with _staging_directory(target) as staging:
+    with claim_output(target), _staging_directory(target) as staging:
+        mark_output(staging)
         _write_pages(result, staging)
         _write_tables(result, staging)
         _write_json(staging / "scores.json", _cmec_bundle(result))

@@ -33,6 +33,7 @@ ENVELOPE_IMPORTANCE_COLUMNS = ["region", "covariate", "centre", "low", "high"]
 ENVELOPE_RESPONSE_COLUMNS = ["region", "covariate", "point", "x", "centre", "low", "high"]
 REGION_COLUMNS = ["region", "n_cells", "area_km2", "status", "products"]
 FAILURE_COLUMNS = ["dataset", "kind", "reason"]
+SKIPPED_COLUMNS = ["dataset", "kind", "region", "reason"]
 
 
 def empty_table(columns: list[str]) -> pd.DataFrame:
@@ -90,6 +91,9 @@ class RunResult:
         Model minus observation-centre SOC (kg m-2) on the analysis grid.
     covariates : list of str
         Covariate names, in definition order.
+    skipped : DataFrame
+        ``dataset, kind, region, reason`` for every (dataset, region) not
+        emulated: too few valid cells, or coverage below ``coverage_min``.
     provenance : dict
         Versions, definition hash, input checksums, seeds.
     """
@@ -110,6 +114,7 @@ class RunResult:
     stocks: pd.DataFrame = field(default_factory=lambda: empty_table(STOCK_COLUMNS))
     difference_maps: dict[str, xr.DataArray] = field(default_factory=dict)
     covariates: list[str] = field(default_factory=list)
+    skipped: pd.DataFrame = field(default_factory=lambda: empty_table(SKIPPED_COLUMNS))
     provenance: dict[str, Any] = field(default_factory=dict)
     #: The observation side of the run (:class:`socbench.pipeline.Reference`), for bundles.
     reference: Any = field(default=None, repr=False)

@@ -40,6 +40,14 @@ def clone_model(world: Path, source: str, clone: str, csoil_factor: float = 1.0)
                 nc["cSoil"][:] = nc["cSoil"][:] * csoil_factor
 
 
+@pytest.fixture(autouse=True)
+def private_task_cache(tmp_path_factory, monkeypatch) -> Path:
+    """Every test gets its own task cache: never the user's ~/.cache/socbench."""
+    directory = tmp_path_factory.mktemp("task-cache")
+    monkeypatch.setenv("SOCBENCH_CACHE", str(directory))
+    return directory
+
+
 @pytest.fixture(scope="session")
 def demo_world(tmp_path_factory) -> Path:
     """The demo world (seed 0, 2 degrees) plus two test models.

@@ -82,3 +82,43 @@ def test_second_run_refits_only_the_changed_model(small_world, small_definition,
     unchanged = first.scores[first.scores.model != "SYN-UNRELATED"].reset_index(drop=True)
     again = second.scores[second.scores.model != "SYN-UNRELATED"].reset_index(drop=True)
     np.testing.assert_array_equal(unchanged["value"].values, again["value"].values)
+
+
+def test_key_covers_library_versions_and_task_source(monkeypatch):
+    import hashlib
+    from importlib import metadata
+    from pathlib import Path
+
+    import socbench.cache as cache_module
+
+    fingerprint = cache_module.code_fingerprint()
+    assert fingerprint["numpy"] == metadata.version("numpy")
+    assert fingerprint["scikit-learn"] == metadata.version("scikit-learn")
+    assert fingerprint["shap"] == metadata.version("shap")
+    package = Path(cache_module.__file__).parent
+    digest = hashlib.sha256()
+    for name in ("emulate.py", "explain.py", "registry.py", "cache.py"):
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
+    assert fingerprint["source"] == digest.hexdigest()
+
+    task = make_task(n=300)
+    before = task_key(task)
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: {**fingerprint, "scikit-learn": "0.0"})
+    upgraded = task_key(task)
+    monkeypatch.setattr(cache_module, "code_fingerprint", lambda: {**fingerprint, "source": "edited"})
+    edited = task_key(task)
+    assert len({before, upgraded, edited}) == 3
+
+
+def test_open_cache_warns_and_returns_none_when_unusable(tmp_path):
+    from socbench.cache import open_cache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    messages = []
+    assert open_cache(blocker / "cache", warn=messages.append) is None
+    assert len(messages) == 1 and "is not usable" in messages[0] and "running without the cache" in messages[0]
+    usable = open_cache(tmp_path / "cache", warn=messages.append)
+    assert isinstance(usable, TaskCache) and len(messages) == 1
+    assert list((tmp_path / "cache").iterdir()) == []  # the write probe leaves nothing

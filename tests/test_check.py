@@ -120,3 +120,38 @@ def test_model_bootstraps_do_not_change_scores(bundle, small_definition, small_w
     assert (fast.result.scores["value"].values == full.result.scores["value"].values).all()
     importances = full.result.importances
     assert (importances.share_high > importances.share_low).any()
+
+
+
+def test_given_model_without_scores_is_missing_everywhere_and_fails():
+    import pandas as pd
+
+    from socbench.check import CheckResult, compare
+    from fake_result import make_fake_result
+
+    baseline = pd.DataFrame({"model": "OLD", "region": ["global", "tundra"], "metric": "overall", "value": [0.8, 0.6]})
+    no_scores = baseline.iloc[:0]
+    assert compare(no_scores, baseline, "OLD", 0.02).empty  # before: an unscored model compared as nothing
+    table = compare(no_scores, baseline, "OLD", 0.02, models=["NEW"])
+    assert list(table.status) == ["missing", "missing"] and set(table.model) == {"NEW"}
+    result = make_fake_result(with_failure=False)
+    result.scores = result.scores.iloc[:0]
+    outcome = CheckResult(result=result, comparison=table.iloc[:0], baseline="OLD", tolerance=0.02, models=["NEW"])
+    assert outcome.unscored == ["NEW"] and not outcome.passed
+
+
+def test_markdown_summary_neutralises_untrusted_reasons():
+    import pandas as pd
+
+    from socbench.check import CheckResult, markdown_summary
+    from fake_result import make_fake_result
+
+    result = make_fake_result(with_failure=False)
+    result.failures = pd.DataFrame(
+        [{"dataset": "M<img src=x onerror=alert(1)>", "kind": "model", "reason": "bad [link](http://evil) | *x*"}]
+    )
+    outcome = CheckResult(result=result, comparison=pd.DataFrame(columns=["model", "region", "metric", "baseline",
+                          "new", "delta", "status"]), baseline="OLD", tolerance=0.02)
+    text = markdown_summary(outcome)
+    assert "<img" not in text and "[link](http" not in text
+    assert "&lt;img" in text and "\\[link\\]" in text and "\\|" in text and "\\*x\\*" in text

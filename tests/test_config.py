@@ -106,3 +106,129 @@ def test_json_schema_is_documented():
     documented = DOCS.read_text()
     for key in Definition.model_fields:
         assert f"`{key}`" in documented, key
+
+
+# ------------------------------------------------ numbers (issue 8 item 7)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("importance: 0.35,", "importance: .nan,", "scores.weights.importance"),
+        ("importance: 0.35,", "importance: .inf,", "scores.weights.importance"),
+        ("delta_min: {importance: 0.05,", "delta_min: {importance: .nan,", "scores.delta_min.importance"),
+        ("min_r2: 0.3", "min_r2: .nan", "learner.min_r2"),
+        ("coverage_min: 0.8", "coverage_min: .nan", "scores.coverage_min"),
+    ],
+)
+def test_non_finite_numbers_are_refused(tmp_path, old, new, key):
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(DefinitionError, match=rf"{key}: .*finite number"):
+        load_definition(path)
+
+
+def test_negative_delta_min_is_refused(tmp_path):
+    path = write_variant(tmp_path, "response: 0.1}", "response: -0.1}")
+    with pytest.raises(DefinitionError, match=r"scores\.delta_min: delta_min of 'response' must be >= 0"):
+        load_definition(path)
+
+
+# ------------------------------------------- fail early (issue 11 item 4)
+
+
+def test_partial_delta_min_is_completed_from_the_defaults(tmp_path):
+    path = write_variant(tmp_path, "delta_min: {importance: 0.05, response: 0.1}", "delta_min: {importance: 0.07}")
+    definition, _ = load_definition(path)
+    assert definition.scores.delta_min == {"importance": 0.07, "response": 0.1}
+
+
+def test_unknown_delta_min_metric_lists_the_known_ones(tmp_path):
+    path = write_variant(tmp_path, "delta_min: {importance: 0.05,", "delta_min: {importanse: 0.05,")
+    with pytest.raises(DefinitionError, match="did you mean 'importance'.*known: importance, response"):
+        load_definition(path)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  explainer: shap", "  explainer: shapp",
+         r"learner\.explainer: unknown explainer 'shapp' \(known: permutation, shap\)"),
+        ("  estimator: gradient_boosting", "  estimator: xgboost",
+         r"learner\.estimator: unknown learner 'xgboost' \(known: gam, gradient_boosting\)"),
+        ("  response: ale", "  response: pdp", r"learner\.response: unknown response method 'pdp' \(known: ale\)"),
+        ("  scheme: whittaker", "  scheme: koppen",
+         r"regions\.scheme: unknown region scheme 'koppen' \(known: global_only, mask, whittaker\)"),
+        ("  lat_max: 90", "  lat_max: 90\n  regridder: auto",
+         r"analysis_grid\.regridder: unknown regridder 'auto' \(known: builtin, xesmf\)"),
+    ],
+)
+def test_unknown_registered_names_fail_at_load(tmp_path, old, new, message):
+    path = write_variant(tmp_path, old, new)
+    with pytest.raises(DefinitionError, match=message):
+        load_definition(path)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ("{learning_rate: -1}", r"learner\.params: not valid for 'gradient_boosting'.*learning_rate"),
+        ("{max_iters: 100}", r"learner\.params: not valid for 'gradient_boosting'.*max_iters"),
+    ],
+)
+def test_learner_params_are_checked_by_building_the_learner(tmp_path, params, message):
+    path = write_variant(tmp_path, "params: {max_iter: 100, learning_rate: 0.15, max_depth: 4}", f"params: {params}")
+    with pytest.raises(DefinitionError, match=message):
+        load_definition(path)
+
+
+def test_default_regridder_is_builtin():
+    definition, _ = load_definition(benchmark_path("demo"))
+    assert definition.analysis_grid.regridder == "builtin"
+    assert "xesmf" in Definition.model_json_schema()["$defs"]["GridSpec"]["properties"]["regridder"]["description"]
+
+
+# -------------------------------------- hostile files (issue 8 item 8)
+
+
+def alias_bomb() -> str:
+    """The "billion laughs": 9 levels of 9 aliases, about 600 bytes, 9^9 values when expanded."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        name, previous = chr(ord("a") + level), chr(ord("a") + level - 1)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (alias_bomb().encode(), r"bomb\.yaml:\d+: expands to more than 100000 values"),
+        (b"a: " + b"[" * 100_000 + b"]" * 100_000, r"bomb\.yaml:1: nested deeper than 64 levels"),
+        (b"".join(b"  " * i + b"k%d:\n" % i for i in range(100)) + b"  " * 100 + b"x\n",
+         r"bomb\.yaml:65: nested deeper than 64 levels"),
+        (bytes(range(256)) * 8, r"bomb\.yaml: a binary file"),
+        ("name: d\xe9mo\n".encode("latin-1"), r"bomb\.yaml:1: not UTF-8 text"),
+        (b"name: a\n---\nname: b\n", r"bomb\.yaml:\d+: not valid YAML"),
+        (b"x" * (2 << 20), r"bomb\.yaml: \d+ bytes is too large"),
+    ],
+    ids=["alias-bomb", "deep-flow", "deep-block", "binary", "latin-1", "two-documents", "huge"],
+)
+def test_hostile_files_fail_fast_with_one_line(tmp_path, content, message):
+    import time
+
+    path = tmp_path / "bomb.yaml"
+    path.write_bytes(content)
+    started = time.perf_counter()
+    with pytest.raises(DefinitionError, match=message) as error:
+        load_definition(path)
+    assert time.perf_counter() - started < 5.0  # unguarded, the alias bomb alone takes > 40 s
+    assert "\n" not in str(error.value)
+
+
+def test_aliases_within_limits_still_work(tmp_path):
+    text = benchmark_path("demo").read_text()
+    text = text.replace("  cv: {block_size: 10, folds: 5}", "  cv: &cv {block_size: 10, folds: 5}")
+    path = tmp_path / "aliases.yaml"
+    path.write_text(text)
+    definition, _ = load_definition(path)
+    assert definition.learner.cv.folds == 5

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -127,19 +126,17 @@ def test_unknown_layout_and_missing_root(tmp_path):
         find_drs_files(tmp_path / "nope")
 
 
-def test_walk_is_fast_on_thousands_of_files(tmp_path):
+def test_walk_finds_every_file_of_a_large_tree(tmp_path):
+    # Timings of this tree are measured by bench/discover.py, as ratios to a bare os.walk.
     for k in range(40):
         for member in ("r1i1p1f1", "r2i1p1f1", "r3i1p1f1"):
             for variable, table in WANTED.items():
                 cmip6(tmp_path, f"M{k}", member, table, variable, years=[(y, y + 9) for y in range(1850, 2010, 10)])
-    started = time.perf_counter()
     files = find_drs_files(tmp_path)
-    elapsed = time.perf_counter() - started
     assert len(files) == 40 * 3 * 3 * 16
-    assert elapsed < 5.0
-    started = time.perf_counter()
     models = discover_models(tmp_path, "cmip6", "historical", WANTED, "cSoil", member="mean")
-    assert len(models) == 40 and time.perf_counter() - started < 10.0
+    assert len(models) == 40
+    assert all(len(model.members) == 3 and len(model.files["cSoil"]) == 16 for model in models.values())
 
 
 # ------------------------------------------------------------------ versions

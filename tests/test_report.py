@@ -14,6 +14,7 @@ import pytest
 from markupsafe import escape
 
 from socbench import plots, report
+from socbench.errors import SocbenchError
 from socbench.results import (
     CEILING_COLUMNS,
     EMULATOR_COLUMNS,
@@ -263,6 +264,7 @@ def test_failed_write_leaves_existing_report_untouched(tmp_path, monkeypatch):
     target = tmp_path / "report"
     (target / "models").mkdir(parents=True)
     (target / "index.html").write_text("previous scorecard")
+    (target / ".socbench-output").write_text("")
     (target / "models" / "old.html").write_text("previous model page")
     before = _snapshot(target)
 
@@ -292,6 +294,7 @@ def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
 def test_successful_write_replaces_old_report(tmp_path):
     target = tmp_path / "nested" / "report"
     target.mkdir(parents=True)
+    (target / ".socbench-output").write_text("")  # an earlier report: socbench may replace it
     (target / "stale.txt").write_text("from an earlier run")
     report.write_report(make_fake_result(with_failure=False), target)
     assert not (target / "stale.txt").exists()
@@ -302,7 +305,7 @@ def test_successful_write_replaces_old_report(tmp_path):
 def test_refuses_to_replace_a_file(tmp_path):
     target = tmp_path / "report"
     target.write_text("not a directory")
-    with pytest.raises(NotADirectoryError):
+    with pytest.raises(SocbenchError, match="not a directory"):
         report.write_report(make_fake_result(), target)
     assert target.read_text() == "not a directory"
 
