@@ -54,6 +54,9 @@ class DataFile:
     size : int or None
         Size in bytes, when known.
     licence, citation, description : str
+    derive : dict, optional
+        For a file computed at fetch time from other registry files:
+        ``{"ratio": [numerator, denominator], "factor": f, "variable": name, "units": u}``.
     """
 
     path: str
@@ -63,6 +66,7 @@ class DataFile:
     licence: str = ""
     citation: str = ""
     description: str = ""
+    derive: dict | None = None
 
 
 @dataclass
@@ -73,10 +77,11 @@ class Registry:
     source: Path | None = None
 
     def select(self, paths: Iterable[str] | None) -> list[DataFile]:
-        """The entries of ``paths`` (all entries when None), in registry order."""
+        """The entries of ``paths`` (all entries when None) and the inputs of derived ones, in registry order."""
         if paths is None:
             return list(self.files.values())
-        wanted = set(paths)
+        wanted = {p for p in paths if p in self.files}
+        wanted |= {p for w in wanted if self.files[w].derive for p in self.files[w].derive["ratio"]}
         return [f for p, f in self.files.items() if p in wanted]
 
 
@@ -139,16 +144,30 @@ def load_registry(path: str | Path | None = None) -> Registry:
             raise DataError(f"{where}: expected 'path hash', got {line!r}")
         name, hash_text = parts
         meta = sources.get(name) or {}
+        derive = _derive_spec(meta.get("derive"), files, f"{path.parent / SOURCES_NAME}: {name}")
         url = meta.get("url") or (meta["base_url"].rstrip("/") + "/" + name if meta.get("base_url") else None)
+        if derive:
+            url = "derived from " + " and ".join(derive["ratio"])
         if not url:
-            raise DataError(f"{path.parent / SOURCES_NAME}: {name}: no 'base_url' or 'url' for this registry file")
+            raise DataError(f"{path.parent / SOURCES_NAME}: {name}: no 'base_url', 'url' or 'derive' for this registry file")
         size = meta.get("size")
         files[name] = DataFile(
             name, _parse_hash(hash_text, where), str(url), int(size) if size is not None else None,
             str(meta.get("licence", "")), " ".join(str(meta.get("citation", "")).split()),
-            str(meta.get("description", "")),
+            " ".join(str(meta.get("description", "")).split()), derive,
         )
     return Registry(files, path)
+
+
+def _derive_spec(spec, earlier: dict[str, DataFile], where: str) -> dict | None:
+    """Check a ``derive`` entry: a ratio of two files listed earlier in the registry."""
+    if spec is None:
+        return None
+    ratio = spec.get("ratio") if isinstance(spec, dict) else None
+    if not (isinstance(ratio, list) and len(ratio) == 2 and all(p in earlier for p in ratio)) or "variable" not in spec:
+        raise DataError(f"{where}: derive: expected {{ratio: [numerator, denominator], variable, units, factor}} "
+                        "naming two files listed before it in the registry")
+    return {"factor": 1.0, "units": "1", "long_name": "", **spec}
 
 
 def benchmark_files(benchmark: str, registry: Registry) -> list[DataFile]:
@@ -351,6 +370,12 @@ def fetch_file(entry: DataFile, directory: Path, force: bool = False, stream: IO
     """
     stream = stream if stream is not None else sys.stderr
     target = directory / entry.path
+    if entry.derive and (force or not target.is_file()):
+        target.unlink(missing_ok=True)
+        _derive(entry, directory)
+        digest = file_hash(target, "sha256")
+        _record_hash(directory, entry.path, digest)
+        return Outcome(entry, "derived", 0, digest)
     expected = expected_hash(entry, directory)
     if target.is_file():
         if expected is None:
@@ -388,7 +413,9 @@ def fetch(entries: list[DataFile], directory: Path, force: bool = False, stream:
     for entry in entries:
         outcome = fetch_file(entry, directory, force, stream)
         outcomes.append(outcome)
-        if outcome.action == "cached":
+        if outcome.action == "derived":
+            report(f"{entry.path}: computed from {' and '.join(entry.derive['ratio'])}; recorded {outcome.digest}")
+        elif outcome.action == "cached":
             report(f"{entry.path}: present, hash verified")
         elif outcome.action == "downloaded":
             report(f"{entry.path}: downloaded {_size(outcome.received)}, hash verified ({entry.known_hash.split(':')[0]})")
@@ -396,6 +423,31 @@ def fetch(entries: list[DataFile], directory: Path, force: bool = False, stream:
             report(f"{entry.path}: the source publishes no hash; recorded {outcome.digest} on this first download "
                    f"(in {directory / RECORDED_NAME}); later fetches check it")
     return outcomes
+
+
+def _derive(entry: DataFile, directory: Path) -> None:
+    """Write a derived file: ``factor * numerator / denominator`` of two maps (cells with denominator <= 0 missing)."""
+    from .errors import InputDataError
+    from .inputs import open_variable
+
+    spec = entry.derive
+    try:
+        numerator, denominator = (
+            open_variable([directory / p], "data")["data"].load() for p in spec["ratio"])
+    except InputDataError as exc:
+        raise DataError(f"{entry.path}: cannot be computed: {exc}") from None
+    if numerator.shape != denominator.shape:
+        raise DataError(f"{entry.path}: cannot be computed: {spec['ratio'][0]} is {numerator.shape}, "
+                        f"{spec['ratio'][1]} is {denominator.shape}; expected the same grid")
+    ratio = float(spec["factor"]) * numerator / denominator.where(denominator > 0)
+    ratio = ratio.rename({d: {"x": "lon", "y": "lat"}.get(str(d), d) for d in ratio.dims})
+    ratio.attrs = {"units": str(spec["units"]), "long_name": str(spec["long_name"])}
+    dataset = ratio.astype("float32").to_dataset(name=str(spec["variable"]))
+    dataset.attrs["history"] = f"socbench data fetch: {spec['factor']} * {spec['ratio'][0]} / {spec['ratio'][1]}"
+    target = directory / entry.path
+    partial = target.with_name(target.name + ".part")
+    dataset.to_netcdf(partial)
+    os.replace(partial, target)
 
 
 def _size(n: int | None) -> str:
