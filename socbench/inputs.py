@@ -17,6 +17,7 @@ import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import xarray as xr
 
+from .catalog import is_zarr_store, open_zarr_store
 from .errors import InputDataError
 from .units import UnitError, conversion
 
@@ -61,6 +62,9 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
     """
     datasets = []
     for path in paths:
+        if is_zarr_store(path):  # intake-esm catalogues of zarr stores (e.g. Pangeo CMIP6): see socbench.catalog
+            datasets.append(open_zarr_store(path, variable))
+            continue
         if not Path(path).is_file():
             raise InputDataError("file not found", path=path, variable=variable)
         if Path(path).suffix.lower() in _GEOTIFF_SUFFIXES:

@@ -28,7 +28,7 @@ from . import __version__
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .explain import EmulationResult, EmulationTask, run_emulation
-from .catalog import read_catalog
+from .catalog import is_remote, is_zarr_store, read_catalog, store_fingerprint
 from .discover import ModelFiles
 from .discover import discover_models as discover_drs_models
 from .inputs import FieldRequest, read_field, resolve_paths
@@ -177,7 +177,8 @@ def discover_models(context: Context) -> dict[str, ModelFiles]:
     if spec.drs_root:
         models.update(discovered(context.root / spec.drs_root))
     if spec.catalog:
-        models.update(discovered(context.root, files=read_catalog(context.root / spec.catalog)))
+        catalog = spec.catalog if is_remote(spec.catalog) else context.root / spec.catalog
+        models.update(discovered(context.root, files=read_catalog(catalog)))
     for explicit in spec.explicit:
         files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
@@ -619,6 +620,8 @@ _DEPENDENCIES = ("numpy", "pandas", "xarray", "scikit-learn", "shap", "statsmode
 
 
 def _sha256(path: str) -> str:
+    if is_zarr_store(path):
+        return store_fingerprint(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

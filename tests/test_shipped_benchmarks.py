@@ -290,10 +290,11 @@ def test_shipped_benchmark_runs_on_lookalike_files(name, served, cmip_world, tmp
     import pandas as pd
 
     scores = pd.read_csv(out / "scores.csv")
-    assert set(scores["model"]) == {"SYN-FAITHFUL", "SYN-RIGHT-STOCK-WRONG-REASONS"} or scores["model"].nunique() == 2
+    assert scores["model"].nunique() == 2
     assert scores.loc[scores["metric"] == "overall", "value"].between(0, 1).all()
     regions = pd.read_csv(out / "regions.csv")
-    assert {"Tundra", "Boreal forest"} & set(regions["region"])  # ILAMB-style Whittaker names
+    biomes = set(regions["region"]) - {"global"}
+    assert len(biomes) >= 2 and biomes <= set(WHITTAKER_BIOMES.values())  # named by the region file's 'names'
     emulators = pd.read_csv(out / "emulators.csv")
     assert {"HWSD", "HWSD2", "NCSCDv2.2", "Wang2024"} <= set(emulators["dataset"])
     assert len(definition.covariates) == (5 if name == "cmip-soc-soil" else 3)
