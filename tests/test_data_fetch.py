@@ -260,5 +260,48 @@ def test_bad_registry_lines_are_named(tmp_path, line, message):
 def test_file_without_source_is_named(tmp_path):
     (tmp_path / "registry.txt").write_text("b.nc -\n")
     (tmp_path / "registry-sources.yaml").write_text("files: {}\n")
-    with pytest.raises(data.DataError, match=r"registry-sources\.yaml: b\.nc: no 'base_url' or 'url'"):
+    with pytest.raises(data.DataError, match=r"registry-sources\.yaml: b\.nc: no 'base_url', 'url' or 'derive'"):
         data.load_registry(tmp_path / "registry.txt")
+
+
+def test_derived_ratio_is_computed_and_recorded(tmp_path, capsys):
+    """A `derive: ratio` entry (the soil benchmark's C:N) is computed from its two inputs and its hash recorded."""
+    pytest.importorskip("rioxarray")
+    import xarray as xr
+
+    lat, lon = np.arange(45.0, -46.0, -10.0), np.arange(-175.0, 180.0, 10.0)
+    soc = np.full((lat.size, lon.size), 200, "int16")  # dg/kg
+    nitrogen = np.full((lat.size, lon.size), 150, "int16")  # cg/kg
+    nitrogen[0, 0] = -32768  # nodata
+    source = tmp_path / "source"
+    files = {}
+    for name, values in (("soc.tif", soc), ("n.tif", nitrogen)):
+        raster = xr.DataArray(values, dims=("y", "x"), coords={"y": lat, "x": lon})
+        raster.rio.write_crs("EPSG:4326", inplace=True).rio.write_nodata(-32768, inplace=True)
+        source.mkdir(exist_ok=True)
+        raster.rio.to_raster(source / name)
+        files[f"soil/{name}"] = (source / name).read_bytes()
+    server = Server(files)
+    server.thread.start()
+    try:
+        registry = tmp_path / "reg" / "registry.txt"
+        registry.parent.mkdir()
+        registry.write_text("soil/soc.tif -\nsoil/n.tif -\nsoil/cn.nc -\n")
+        (registry.parent / "registry-sources.yaml").write_text(
+            f"files:\n  soil/soc.tif: {{base_url: '{server.url}'}}\n  soil/n.tif: {{base_url: '{server.url}'}}\n"
+            "  soil/cn.nc:\n    derive: {ratio: [soil/soc.tif, soil/n.tif], factor: 10, variable: cn, units: '1'}\n")
+        entries = data.load_registry(registry).select(["soil/cn.nc"])
+        assert [e.path for e in entries] == ["soil/soc.tif", "soil/n.tif", "soil/cn.nc"]  # inputs come first
+        outcomes = data.fetch(entries, tmp_path / "data", stream=io.StringIO())
+        assert [o.action for o in outcomes] == ["recorded", "recorded", "derived"]
+        with xr.open_dataset(tmp_path / "data/soil/cn.nc") as cn:
+            values = cn["cn"].values
+            assert cn["cn"].attrs["units"] == "1" and values.shape == soc.shape
+        np.testing.assert_allclose(values[np.isfinite(values)], 10 * 200 / 150, rtol=1e-6)  # C:N = 10 soc / N
+        assert np.isnan(values).sum() == 1
+        assert "soil/cn.nc" in data.recorded_hashes(tmp_path / "data")
+        again = data.fetch(entries, tmp_path / "data", stream=io.StringIO())
+        assert [o.action for o in again] == ["cached"] * 3
+    finally:
+        server.httpd.shutdown()
+        server.httpd.server_close()
