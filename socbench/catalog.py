@@ -60,6 +60,11 @@ def is_remote(location) -> bool:
 
 
 def _read_text(location: str) -> str:
+    if location.startswith(("http://", "https://")):
+        from urllib.request import urlopen
+
+        with urlopen(location, timeout=60) as response:  # no aiohttp needed for a plain download
+            return response.read().decode("utf-8")
     import fsspec
 
     try:
