@@ -17,7 +17,6 @@ import cf_xarray  # noqa: F401  (registers the .cf accessor)
 import numpy as np
 import xarray as xr
 
-from .catalog import is_zarr_store, open_zarr_store
 from .errors import InputDataError
 from .units import UnitError, conversion
 
@@ -60,6 +59,8 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         If a file is missing or unreadable, or lacks the variable (the message
         lists the variables present).
     """
+    from .catalog import is_zarr_store, open_zarr_store
+
     datasets = []
     for path in paths:
         if is_zarr_store(path):  # intake-esm catalogues of zarr stores (e.g. Pangeo CMIP6): see socbench.catalog
