@@ -280,6 +280,52 @@ def _add_cache_options(parser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the task cache")
 
 
+# ------------------------------------------------------------------ socbench data
+
+
+def _data_entries(args):
+    from .data import benchmark_files, load_registry
+
+    registry = load_registry(args.registry)
+    return benchmark_files(args.benchmark, registry) if args.benchmark else registry.select(None)
+
+
+def _cmd_data_fetch(args) -> int:
+    from .data import data_dir, fetch
+
+    directory = data_dir(args.dir)
+    entries = _data_entries(args)
+    print(f"fetching {len(entries)} file(s) into {directory}", file=sys.stderr)
+    fetch(entries, directory, force=args.force)
+    print(f"data ready in {directory} (use it as --data-root)")
+    return EXIT_OK
+
+
+def _cmd_data_list(args) -> int:
+    from .data import data_dir, listing
+
+    directory = data_dir(args.dir)
+    print(f"data directory: {directory}")
+    for row in listing(_data_entries(args), directory):
+        print(f"{row['path']}  [{row['status']}, {row['size']}]\n  source:   {row['url']} ({row['hash']})\n"
+              f"  licence:  {row['licence']}\n  citation: {row['citation']}")
+    return EXIT_OK
+
+
+def _add_data_commands(commands) -> None:
+    data = commands.add_parser("data", help="download and list the observation data of the shipped benchmarks")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    for name, handler, text in (("fetch", _cmd_data_fetch, "download (resuming) and verify a benchmark's files"),
+                                ("list", _cmd_data_list, "show each file: status, size, source, licence, citation")):
+        command = data_commands.add_parser(name, help=text)
+        command.add_argument("benchmark", nargs="?", help="shipped benchmark name or definition file (default: every file)")
+        command.add_argument("--dir", help="data directory (default: $SOCBENCH_DATA or the OS cache, .../socbench/data)")
+        command.add_argument("--registry", help="registry file (default: the shipped benchmarks/registry.txt)")
+        if name == "fetch":
+            command.add_argument("--force", action="store_true", help="download again files present with a wrong hash")
+        command.set_defaults(handler=handler)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="socbench",
@@ -344,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--models", type=int, default=4)
     synth.add_argument("--products", type=int, default=4)
     synth.set_defaults(handler=_cmd_synth)
+    _add_data_commands(commands)
     return parser
 
 

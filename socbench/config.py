@@ -283,10 +283,16 @@ class PeriodSpec(_Strict):
 class RegionSpec(_Strict):
     """The region scheme."""
 
-    scheme: str = Field("whittaker", description="Registered region scheme (whittaker, global_only, mask).")
+    scheme: str = Field("whittaker", description="Registered region scheme (whittaker, global_only, mask, file).")
     min_cells: int = Field(40, ge=5, description="Biomes with fewer land cells are merged into a neighbour.")
     include_global: bool = True
-    mask_path: str | None = Field(None, description="For scheme 'mask': netCDF of integer region codes.")
+    mask_path: str | None = Field(
+        None,
+        description=(
+            "For scheme 'mask': netCDF of integer region codes on the analysis grid; for 'file': on any regular "
+            "grid, e.g. ILAMB's regions/Whittaker.nc (named by 'labels'/'names' or flag_values/flag_meanings)."
+        ),
+    )
     mask_variable: str | None = None
     temperature_covariate: str = Field("temperature", description="Covariate giving mean annual temperature (degC).")
     precipitation_covariate: str = Field(

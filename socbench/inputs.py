@@ -69,8 +69,13 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         If a file is missing or unreadable, or lacks the variable (the message
         lists the variables present).
     """
+    from .catalog import is_zarr_store, open_zarr_store
+
     datasets = []
     for path in paths:
+        if is_zarr_store(path):  # intake-esm catalogues of zarr stores (e.g. Pangeo CMIP6): see socbench.catalog
+            datasets.append(open_zarr_store(path, variable))
+            continue
         if not Path(path).is_file():
             raise InputDataError("file not found", path=path, variable=variable)
         if Path(path).suffix.lower() in _GEOTIFF_SUFFIXES:

@@ -28,7 +28,7 @@ from . import __version__
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .explain import EmulationResult, EmulationTask, run_emulation
-from .catalog import read_catalog
+from .catalog import is_remote, is_zarr_store, read_catalog, store_fingerprint
 from .discover import ModelFiles
 from .discover import discover_models as discover_drs_models
 from .inputs import FieldRequest, one_line, read_field, resolve_paths
@@ -246,7 +246,8 @@ def discover_models(context: Context, failures: list[dict] | None = None) -> dic
     if spec.drs_root:
         models.update(discovered(context.root / spec.drs_root))
     if spec.catalog:
-        models.update(discovered(context.root, files=read_catalog(context.root / spec.catalog)))
+        catalog = spec.catalog if is_remote(spec.catalog) else context.root / spec.catalog
+        models.update(discovered(context.root, files=read_catalog(catalog)))
     for explicit in spec.explicit:
         if explicit.name in spec.exclude:
             continue
@@ -807,6 +808,8 @@ _DEPENDENCIES = ("numpy", "pandas", "xarray", "scikit-learn", "shap", "statsmode
 
 
 def _sha256(path: str) -> str:
+    if is_zarr_store(path):
+        return store_fingerprint(path)
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

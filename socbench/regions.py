@@ -110,6 +110,76 @@ def mask_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
     return xr.DataArray(values, dims=context.land.dims, coords=context.land.coords), names
 
 
+
+def _region_variable(ds: xr.Dataset, name: str | None, path: str) -> str:
+    """The integer region-code variable: ``name``, else ILAMB's ``ids``, else the only 2-D integer variable."""
+    if name:
+        if name not in ds.variables:
+            raise InputDataError(f"variable is absent; variables present: {', '.join(map(str, ds.data_vars))}", path, name)
+        return name
+    if "ids" in ds.data_vars:
+        return "ids"
+    candidates = [str(v) for v in ds.data_vars if ds[v].ndim == 2 and (
+        np.issubdtype(ds[v].dtype, np.integer) or "flag_values" in ds[v].attrs or "labels" in ds[v].attrs)]
+    if len(candidates) != 1:
+        found = ", ".join(candidates) or "none"
+        raise InputDataError(f"expected one 2-D integer region-code variable (found: {found}); set regions.mask_variable", path)
+    return candidates[0]
+
+
+def _region_names(ds: xr.Dataset, codes: xr.DataArray, path: str) -> dict[int, str]:
+    """Code -> name: ILAMB's ``labels``/``names`` string variables (code = index), else CF flag_values/flag_meanings."""
+    attrs = codes.attrs
+    if "labels" in attrs or "names" in attrs:
+        # ILAMB region files (https://www.ilamb.org/doc/custom_regions.html): the attributes name string
+        # variables; a cell's code is the index of its region in them.
+        key = "names" if str(attrs.get("names")) in ds.variables else "labels"
+        if str(attrs.get(key)) not in ds.variables:
+            raise InputDataError(f"its attribute {key}={attrs[key]!r} names no variable of the file", path, codes.name)
+        names = [str(v.decode() if isinstance(v, bytes) else v).strip() for v in ds[str(attrs[key])].values]
+        return dict(enumerate(names))
+    if "flag_values" in attrs and "flag_meanings" in attrs:
+        meanings = str(attrs["flag_meanings"]).split()
+        return {int(v): m.replace("_", " ") for v, m in zip(np.atleast_1d(attrs["flag_values"]), meanings)}
+    raise InputDataError("region codes carry no names: expected ILAMB 'labels'/'names' attributes or CF "
+                         "'flag_values'/'flag_meanings'", path, codes.name)
+
+
+def _on_analysis_grid(codes: xr.DataArray, land: xr.DataArray) -> xr.DataArray:
+    """Nearest-neighbour codes on the analysis grid (longitudes wrapped to [-180, 180), axes ascending)."""
+    lat = next(d for d in codes.dims if str(d).lower().startswith("lat"))
+    lon = next(d for d in codes.dims if str(d).lower().startswith("lon"))
+    codes = codes.rename({lat: "lat", lon: "lon"})
+    codes = codes.assign_coords(lon=((codes["lon"] + 180.0) % 360.0) - 180.0).sortby(["lat", "lon"])
+    return codes.astype(float).interp(lat=land["lat"], lon=land["lon"], method="nearest",
+                                      kwargs={"fill_value": None})
+
+
+@region_scheme("file")
+def file_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
+    """Regions from a netCDF of integer codes on any regular grid, e.g. ILAMB's Whittaker.nc or Koppen.nc.
+
+    Names come from ILAMB's convention (``labels``/``names`` attributes naming
+    string variables, the code being the index) or CF ``flag_values``/``flag_meanings``.
+    Cells that are fill values, or codes without a name, belong to no region.
+    """
+    if not context.mask_path:
+        raise DefinitionError("regions: scheme 'file' needs 'mask_path' (e.g. regions/Whittaker.nc)")
+    try:
+        ds = xr.open_dataset(context.mask_path)
+    except (OSError, ValueError) as exc:
+        raise InputDataError(f"cannot read region file ({exc})", context.mask_path) from None
+    with ds:
+        name = _region_variable(ds, context.mask_variable, context.mask_path)
+        codes = ds[name].load()
+        names = _region_names(ds, codes, context.mask_path)
+    if codes.ndim != 2:
+        raise InputDataError(f"expected 2-D (lat, lon) region codes, found dimensions {codes.dims}", context.mask_path, name)
+    gridded = _on_analysis_grid(codes, context.land).values
+    known = np.isin(gridded, list(names)) & np.isfinite(gridded)
+    values = np.where(known & context.land.values, np.nan_to_num(gridded, nan=-1), -1).astype(int)
+    return xr.DataArray(values, dims=context.land.dims, coords=context.land.coords), names
+
 @dataclass
 class RegionMap:
     """The regions of a run.

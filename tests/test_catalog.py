@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 from socbench import synth
 from socbench.catalog import read_catalog
@@ -132,13 +134,107 @@ def test_catalogue_errors_name_the_file(world, tmp_path):
         read_catalog(catalog)
 
 
-def test_zarr_assets_refused(world, tmp_path):
+def test_other_asset_formats_refused(world, tmp_path):
     catalog = write_catalog(tmp_path, drs_table(world))
+    spec = json.loads(catalog.read_text())
+    spec["assets"]["format"] = "grib"
+    catalog.write_text(json.dumps(spec))
+    with pytest.raises(InputDataError, match=r"catalogue lists grib assets; socbench reads netCDF files and zarr stores"):
+        read_catalog(catalog)
+
+
+# ------------------------------------------------------------------ zarr stores (Pangeo-style catalogues)
+
+PANGEO_COLUMNS = ["activity_id", "institution_id", "source_id", "experiment_id", "member_id", "table_id",
+                  "variable_id", "grid_label", "zstore", "dcpp_init_year", "version"]
+
+
+def zarr_catalogue(world: Path, directory: Path) -> Path:
+    """One zarr store per dataset (the whole time series, as in Pangeo's CMIP6 catalogue) and a catalogue of them."""
+    pytest.importorskip("zarr")
+    files = find_drs_files(world / "CMIP6")
+    keys = ["source_id", "experiment_id", "member_id", "table_id", "variable_id", "grid_label", "version"]
+    rows = []
+    for key, group in files.groupby(keys):
+        facets = dict(zip(keys, key))
+        first = group.iloc[0]
+        store = directory / "stores" / "/".join(str(facets[k]) for k in keys)
+        paths = sorted(group["path"], key=str)
+        ds = xr.open_mfdataset(paths, decode_times=xr.coders.CFDatetimeCoder(use_cftime=True),
+                               combine="by_coords", data_vars="minimal") if len(paths) > 1 else xr.open_dataset(
+            paths[0], decode_times=xr.coders.CFDatetimeCoder(use_cftime=True))
+        with ds:
+            ds.load().to_zarr(store, mode="w", consolidated=True)
+        relative = store.relative_to(directory)
+        rows.append({**facets, "activity_id": first["activity_id"], "institution_id": first["institution_id"],
+                     "zstore": str(relative) + "/", "dcpp_init_year": ""})
+    table = pd.DataFrame(rows)[PANGEO_COLUMNS]
+    catalog = write_catalog(directory, table, name="pangeo-like", column="zstore")
     spec = json.loads(catalog.read_text())
     spec["assets"]["format"] = "zarr"
     catalog.write_text(json.dumps(spec))
-    with pytest.raises(InputDataError, match=r"zarr assets; socbench reads netCDF files only"):
-        read_catalog(catalog)
+    return catalog
+
+
+@pytest.fixture(scope="module")
+def zarr_catalog(world, tmp_path_factory) -> Path:
+    return zarr_catalogue(world, tmp_path_factory.mktemp("zarr-catalogue"))
+
+
+def test_zarr_catalogue_finds_the_models_of_the_drs_tree(world, zarr_catalog):
+    from socbench.catalog import is_zarr_store
+
+    table = read_catalog(zarr_catalog)
+    assert all(is_zarr_store(p) and p.is_dir() for p in table["path"])
+    assert (table["time_range"] == "").all()
+    from_drs = pipeline_discover(context(world, {"drs_root": "CMIP6"}))
+    from_zarr = pipeline_discover(context(world, {"catalog": str(zarr_catalog)}))
+    assert set(from_zarr) == set(from_drs) and len(from_zarr) == 2
+    for name, model in from_zarr.items():
+        assert model.member == from_drs[name].member
+        assert set(model.files) == set(from_drs[name].files)
+        assert all(len(stores) == 1 for stores in model.files.values())  # one store per dataset
+    faithful = from_zarr["SYN-FAITHFUL"]
+    assert all("v20190308" in str(p) for stores in faithful.files.values() for p in stores)
+
+
+def test_zarr_store_reads_like_the_netcdf_files(world, zarr_catalog):
+    from socbench.inputs import FieldRequest, read_field
+
+    from_drs = pipeline_discover(context(world, {"drs_root": "CMIP6"}))["SYN-FAITHFUL"]
+    from_zarr = pipeline_discover(context(world, {"catalog": str(zarr_catalog)}))["SYN-FAITHFUL"]
+    for variable, units in (("cSoil", "kg m-2"), ("tas", "degC"), ("pr", "mm yr-1")):
+        netcdf = read_field(FieldRequest(tuple(from_drs.files[variable]), variable, units), 2010, 2014)
+        zarr = read_field(FieldRequest(tuple(from_zarr.files[variable]), variable, units), 2010, 2014)
+        np.testing.assert_allclose(zarr[variable].values, netcdf[variable].values, rtol=1e-6)
+        assert zarr.attrs["source_files"] == [str(from_zarr.files[variable][0])]
+
+
+def test_zarr_provenance_and_errors(world, zarr_catalog, tmp_path):
+    from socbench.catalog import open_zarr_store, store_fingerprint
+    from socbench.pipeline import _sha256
+
+    store = read_catalog(zarr_catalog)["path"].iloc[0]
+    assert _sha256(str(store)) == store_fingerprint(store) and len(store_fingerprint(store)) == 64
+    assert store_fingerprint("gs://cmip6/CMIP6/x/v20190308") == "remote"
+    with pytest.raises(InputDataError, match=r"variable 'nope': variable is absent; variables present: "):
+        open_zarr_store(store, "nope")
+    with pytest.raises(InputDataError, match=r"missing\.zarr, variable 'tas': cannot be opened as a zarr store"):
+        open_zarr_store(tmp_path / "missing.zarr", "tas")
+
+
+def test_zarr_catalogue_end_to_end(world, zarr_catalog, small_definition):
+    """A run whose models all come from a catalogue of zarr stores scores them all."""
+    from socbench.pipeline import run
+
+    models = {"catalog": str(zarr_catalog), "experiment": "historical"}
+    definition = small_definition.model_copy(update={"models": type(small_definition.models).model_validate(models)})
+    learner = definition.learner.model_copy(update={"bootstraps": 0, "max_explain_cells": 300})
+    definition = definition.model_copy(update={"learner": learner})
+    result = run(definition, world, workers=1)
+    assert set(result.failures["kind"]) <= {"observation"}  # the world has 3 of the demo's 4 products
+    assert result.scores["model"].nunique() == 2 and result.scores["value"].notna().any()
+    assert any(str(zarr_catalog.parent) in f for f in result.provenance["input_files"])
 
 
 def test_definition_accepts_catalog_alone(tmp_path):
