@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .baseline import is_regression
-from .tables import reason_text
-from .values import MISSING_TEXT, fmt, fmt_delta, is_number, relative_colours, score_colours
+from .tables import metric_title, reason_text
+from .values import MISSING_TEXT, fmt, fmt_delta, is_number, relative_colours, rounded, score_colours
 
 WITHHELD_TEXT = "n/a"
 
@@ -36,7 +36,7 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
     """
     value = context.scores.get((name, region, metric))
     reason_code = context.withheld.get((name, region, metric))
-    label = f"{name}, {region}, {metric}"
+    label = f"{name}, {region}, {metric_title(metric)}"
     if reason_code is not None:
         state, shown, reason = "withheld", WITHHELD_TEXT, f"Not assessable: {reason_text(reason_code)}"
     elif is_number(value):
@@ -46,7 +46,7 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
     baseline, delta = context.changes.get((name, region, metric), (None, None))
     cell = {
         "text": shown,
-        "sort": float(value) if state == "scored" else None,
+        "sort": rounded(value, 6) if state == "scored" else None,
         "state": state,
         "style": _style(value, context.columns.get((region, metric), [])) if coloured and state == "scored" else "",
         "label": f"{label}: {shown if state == 'scored' else reason}",

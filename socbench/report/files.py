@@ -74,7 +74,7 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     """
     safe = table.copy()
     for column in safe.columns:
-        if safe[column].dtype == object:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column].dtype):
             safe[column] = safe[column].map(_neutralise)
     return safe
 
