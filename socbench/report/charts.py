@@ -16,6 +16,7 @@ estimate from all cells; their width is what they tell.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -48,19 +49,46 @@ def series_colours(series: list[str]) -> dict[str, list[str]]:
 
 def importance_chart(covariate_labels: dict[str, str], colours: dict[str, list[str]] | None,
                      *, compare: bool = False) -> dict[str, Any]:
-    """Driver shares per covariate in the picked region: series points with whiskers on the observed range.
+    """Driver shares per covariate in the picked region (see :func:`_importance_chart`)."""
+    spec = _importance_chart(tuple(covariate_labels.values()), compare)
+    return with_colours(spec, colours)
+
+
+def response_chart(covariate: str, x_title: str, colours: dict[str, list[str]] | None,
+                   *, compare: bool = False, region: str | None = None) -> dict[str, Any]:
+    """Response curves of one covariate against the observed envelope.
+
+    ``region`` fixes the region; without it the ``region`` parameter (the
+    page's region picker) chooses. ``colours`` is the series colour scale
+    (None on the comparison page, which colours by role A/B).
+    """
+    return with_colours(_response_chart(covariate, x_title, compare, region), colours)
+
+
+def with_colours(spec: dict[str, Any], colours: dict[str, list[str]] | None) -> dict[str, Any]:
+    """A copy of a cached spec with the series colour scale set (altair is slow: specs are built once)."""
+    copy = json.loads(json.dumps(spec))
+    if colours is None:
+        return copy
+    for layer in copy.get("layer", []):
+        colour = layer.get("encoding", {}).get("color")
+        if colour and colour.get("field") == "series":
+            colour["scale"] = {"domain": list(colours["domain"]), "range": list(colours["range"])}
+    return copy
+
+
+@functools.lru_cache(maxsize=64)
+def _importance_chart(order_labels: tuple[str, ...], compare: bool) -> dict[str, Any]:
+    """Series points with whiskers on the observed range (grey bar) and centre (tick).
 
     Parameters
     ----------
-    covariate_labels : dict
-        Covariate name -> axis label (description and units), in display order.
-    colours : dict or None
-        ``{"domain": [...], "range": [...]}`` of the series; None on the
-        comparison page (colour by role A/B instead).
+    order_labels : tuple of str
+        Axis labels (description and units) of the covariates, in display order.
     compare : bool
-        Show only the series chosen by the ``a``/``b`` parameters.
+        Show only the series chosen by the ``a``/``b`` parameters, coloured by role.
     """
-    order = list(covariate_labels.values())
+    order = list(order_labels)
     y = alt.Y("label:N", title=None, sort=order, scale=alt.Scale(domain=order))
     envelope = alt.Chart(alt.NamedData("envelope_importance")).transform_filter("datum.region == region")
     band = envelope.mark_bar(color=ENVELOPE_COLOUR, opacity=0.45, height=14).encode(
@@ -69,7 +97,7 @@ def importance_chart(covariate_labels: dict[str, str], colours: dict[str, list[s
     centre = envelope.mark_tick(color=CENTRE_COLOUR, thickness=2, size=16).encode(
         y=y, x="centre:Q", tooltip=_tooltip("Observed centre", ["centre"]))
     series = _series_base("importance", compare)
-    colour, offset = _colour(colours, compare), alt.YOffset("series:N", title=None)
+    colour, offset = _colour(compare), alt.YOffset("series:N", title=None)
     whiskers = series.mark_rule(strokeWidth=1.5).encode(y=y, yOffset=offset, x="low:Q", x2="high:Q", color=colour)
     points = series.mark_point(filled=True, size=60, opacity=1).encode(
         y=y, yOffset=offset, x="share:Q", color=colour,
@@ -82,13 +110,8 @@ def importance_chart(covariate_labels: dict[str, str], colours: dict[str, list[s
     return _finish(chart, compare, region=True)
 
 
-def response_chart(covariate: str, x_title: str, colours: dict[str, list[str]] | None,
-                   *, compare: bool = False, region: str | None = None) -> dict[str, Any]:
-    """Response curves of one covariate against the observed envelope.
-
-    ``region`` fixes the region; without it the ``region`` parameter (the
-    page's region picker) chooses.
-    """
+@functools.lru_cache(maxsize=256)
+def _response_chart(covariate: str, x_title: str, compare: bool, region: str | None) -> dict[str, Any]:
     where = f"datum.covariate == {_js(covariate)} && " + (f"datum.region == {_js(region)}" if region is not None
                                                           else "datum.region == region")
     x = alt.X("x:Q", title=x_title, scale=alt.Scale(zero=False, nice=False), axis=alt.Axis(tickCount=4))
@@ -99,7 +122,7 @@ def response_chart(covariate: str, x_title: str, colours: dict[str, list[str]] |
     centre = envelope.mark_line(color=CENTRE_COLOUR, strokeDash=[4, 3], strokeWidth=1.5).encode(
         x=x, y="centre:Q")
     series = _series_base("response", compare, where)
-    colour = _colour(colours, compare)
+    colour = _colour(compare)
     lines = series.mark_line(strokeWidth=2.2).encode(x=x, y="y:Q", color=colour, detail="series:N")
     points = series.mark_point(filled=True, size=22, opacity=0.9).encode(
         x=x, y="y:Q", color=colour,
@@ -119,11 +142,11 @@ def _series_base(name: str, compare: bool, where: str = "datum.region == region"
     return chart
 
 
-def _colour(colours: dict[str, list[str]] | None, compare: bool) -> alt.Color:
-    if compare or colours is None:
+def _colour(compare: bool) -> alt.Color:
+    if compare:
         return alt.Color("role:N", title=None, scale=alt.Scale(domain=["A", "B"], range=[MODEL_COLOUR, COMPARED_COLOUR]),
                          legend=alt.Legend(labelExpr="datum.label == 'A' ? 'A: ' + a : 'B: ' + b"))
-    return alt.Color("series:N", title=None, scale=alt.Scale(domain=colours["domain"], range=colours["range"]))
+    return alt.Color("series:N", title=None)  # scale set per page by with_colours
 
 
 def _tooltip(title: str, fields: list[str], extra: tuple[str, ...] | list[str] = ()) -> list[alt.Tooltip]:

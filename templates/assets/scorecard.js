@@ -182,16 +182,21 @@
 
   /* ---------------------------------------------------------------- comparison page */
 
-  function setUpComparison() {
-    var pickers = document.querySelectorAll("select.pair-picker");
-    if (!pickers.length || !config.compare) return;
+  function selectPairFromHash() {
     var wanted = new URLSearchParams(window.location.hash.slice(1));
     each("select.pair-picker", function (select) {
-      var side = select.getAttribute("data-side");
-      var value = wanted.get(side) || config.compare[side];
+      var value = wanted.get(select.getAttribute("data-side")) || config.compare[select.getAttribute("data-side")];
       if (Array.prototype.some.call(select.options, function (o) { return o.value === value; })) select.value = value;
+    });
+  }
+
+  function setUpComparison() {
+    if (!document.querySelector("select.pair-picker") || !config.compare) return;
+    selectPairFromHash();
+    each("select.pair-picker", function (select) {
       select.addEventListener("change", function () { updateCharts(); renderComparison(); });
     });
+    window.addEventListener("hashchange", function () { selectPairFromHash(); updateCharts(); renderComparison(); });
     renderComparison();
   }
 
