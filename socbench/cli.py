@@ -79,14 +79,14 @@ def _cache(args):
     return TaskCache(Path(args.cache) if getattr(args, "cache", None) else default_cache_dir())
 
 
-def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cache=None) -> int:
+def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cache=None, baseline=None) -> int:
     from .pipeline import run
     from .report import summary_table, write_report
 
     progress = _progress(quiet)
     result = run(definition, root, workers=workers, progress=progress, cache=cache)
     progress("writing report")
-    index = write_report(result, out)
+    index = write_report(result, out, baseline=baseline)
     print(summary_table(result))
     print(f"\nScorecard: {index}")
     if result.status == "failed":
@@ -96,9 +96,11 @@ def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cach
 
 def _cmd_run(args) -> int:
     from .config import load_definition
+    from .report import load_baseline
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
-    return _run_and_report(definition, root, Path(args.out), _workers(args), args.quiet, _cache(args))
+    baseline = load_baseline(args.baseline) if args.baseline else None  # bad input fails before any computing
+    return _run_and_report(definition, root, Path(args.out), _workers(args), args.quiet, _cache(args), baseline)
 
 
 def _cmd_reference_build(args) -> int:
@@ -156,7 +158,7 @@ def _cmd_check(args) -> int:
         bootstraps=None if args.bootstraps else 0,
     )
     out = Path(args.out)
-    index = write_report(outcome.result, out)
+    index = write_report(outcome.result, out, baseline=args.baseline_scores)
     summary = markdown_summary(outcome)
     for path, text in ((Path(args.markdown) if args.markdown else out / "summary.md", summary),
                        (Path(args.junit) if args.junit else out / "junit.xml", junit_xml(outcome))):
@@ -223,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("definition", help="benchmark YAML file")
     run.add_argument("--out", required=True, help="scorecard directory")
     run.add_argument("--data-root", help="override the definition's data_root")
+    run.add_argument("--baseline", metavar="DIR_OR_SCORES_CSV",
+                     help="an earlier scorecard directory or its scores.csv: show the change of every score")
     _add_run_options(run, workers_default)
     run.set_defaults(handler=_cmd_run)
 

@@ -670,3 +670,32 @@ def test_ok_badge_contrast_meets_wcag_aa():
     good = re.search(r"--good:\s*(#[0-9a-f]{6})", css).group(1)
     background = re.search(r"\.status-ok \{ background: (#[0-9a-f]{6})", css).group(1)
     assert values.contrast_ratio(background, good) >= 4.5
+
+
+# ---------------------------------------------------------------- command line and CI summary
+
+
+def test_run_refuses_an_unreadable_baseline_before_running(tmp_path, capsys):
+    from socbench.cli import EXIT_FAILED, main
+    from socbench.resources import benchmark_path
+
+    missing = tmp_path / "no-such-scorecard"
+    code = main(["run", str(benchmark_path("demo")), "--data-root", str(tmp_path), "--out", str(tmp_path / "out"),
+                 "--baseline", str(missing), "--quiet", "--no-cache"])
+    error = capsys.readouterr().err
+    assert code == EXIT_FAILED
+    assert str(missing) in error and "baseline" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_summary_markdown_escapes_untrusted_text():
+    from socbench.check import COMPARISON_COLUMNS, CheckResult, markdown_summary
+
+    result = make_fake_result()
+    comparison = pd.DataFrame([["<img src=x onerror=alert(1)>", "a|b", "overall", 0.5, 0.4, -0.1, "regressed"]],
+                              columns=COMPARISON_COLUMNS)
+    summary = markdown_summary(CheckResult(result=result, comparison=comparison, baseline="base", tolerance=0.02))
+    assert "<img" not in summary and "<b>not bold</b>" not in summary
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in summary
+    table_rows = [line for line in summary.splitlines() if line.startswith("| &lt;img")]
+    assert table_rows and all(line.count(" | ") == 6 for line in table_rows)  # the "|" in a name stays in its cell
