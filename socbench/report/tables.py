@@ -225,7 +225,7 @@ def run_info(result: RunResult) -> dict[str, str]:
     date = next((text(provenance[k]) for k in ("run_date", "started", "date", "timestamp") if provenance.get(k)), "")
     digest = next((text(provenance[k]) for k in ("definition_sha256", "definition_hash") if provenance.get(k)), "")
     return {
-        "run_date": date or "not recorded",
+        "run_date": date,
         "report_date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "definition_hash": digest[:12] or "not recorded",
         "definition_hash_full": digest,
