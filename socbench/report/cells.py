@@ -67,6 +67,13 @@ def _style(value: float, column: list[float]) -> str:
     return f"--abg:{absolute[0]};--afg:{absolute[1]};--rbg:{relative[0]};--rfg:{relative[1]}"
 
 
+def change_row(row) -> dict[str, str]:
+    """View data of one row of a changes table (``model, region, metric, baseline, new, delta``)."""
+    return {"model": row.model, "region": row.region, "metric": metric_title(row.metric),
+            "baseline": fmt(row.baseline), "new": fmt(row.new), "delta": fmt_delta(row.delta),
+            "delta_class": _delta_class(row.delta)}
+
+
 def _delta_class(delta: float | None) -> str:
     if not is_number(delta):
         return ""

@@ -10,7 +10,7 @@ import pandas as pd
 from socbench.results import EMULATOR_COLUMNS, FAILURE_COLUMNS, REGION_COLUMNS, RunResult
 
 from .baseline import Baseline
-from .cells import CellContext, column_values, score_cell
+from .cells import CellContext, change_row, column_values, score_cell
 from .names import region_anchors
 from .tables import (
     NULL_COLUMNS,
@@ -103,14 +103,8 @@ def _reference_rows(result: RunResult, metric: str, regions: list[str]) -> list[
 
 
 def _change_rows(changes: pd.DataFrame, pages: dict[str, str]) -> list[dict[str, Any]]:
-    return [
-        {"model": row.model, "href": f"models/{pages[row.model]}" if row.model in pages else None,
-         "region": row.region, "metric": metric_title(row.metric), "baseline": fmt(row.baseline), "new": fmt(row.new),
-         "delta": score_cell(CellContext(scores={}, changes={(row.model, row.region, row.metric):
-                                                             (row.baseline, row.delta)}),
-                             row.model, row.region, row.metric)}
-        for row in changes.itertuples(index=False)
-    ]
+    return [{**change_row(row), "href": f"models/{pages[row.model]}" if row.model in pages else None}
+            for row in changes.itertuples(index=False)]
 
 
 def _warnings(result: RunResult) -> list[str]:

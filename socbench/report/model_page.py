@@ -11,7 +11,7 @@ import pandas as pd
 from socbench.results import RunResult
 
 from . import charts
-from .cells import CellContext, column_values, score_cell
+from .cells import CellContext, change_row, column_values, score_cell
 from .index_page import emulator_table
 from .names import region_anchors
 from .pagedata import ENVELOPE_KEY
@@ -27,7 +27,7 @@ from .tables import (
     ranked_models,
     score_lookup,
 )
-from .values import fmt, is_number, text
+from .values import fmt, text
 
 N_WORST = 3
 #: Floor of the observed curve's norm, as in socbench.score.response_distance.
@@ -191,9 +191,4 @@ def _neighbours(result: RunResult, model: str, pages: dict[str, str]) -> dict[st
 
 
 def _model_changes(changes: pd.DataFrame, model: str) -> list[dict[str, str]]:
-    mine = changes[changes["model"] == model]
-    return [{"region": r.region, "metric": metric_title(r.metric), "baseline": fmt(r.baseline), "new": fmt(r.new),
-             "delta": f"{r.delta:+.2f}".replace("-", "−") if is_number(r.delta) else "",
-             "delta_class": ("delta-down" if is_number(r.delta) and r.delta < -0.005 else
-                             "delta-up" if is_number(r.delta) and r.delta > 0.005 else "delta-same")}
-            for r in mine.itertuples(index=False)]
+    return [change_row(row) for row in changes[changes["model"] == model].itertuples(index=False)]
