@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -208,6 +209,13 @@ def _fmt(value: float) -> str:
     return "–" if not np.isfinite(value) else f"{value:.3f}"
 
 
+def _markdown_text(value: object) -> str:
+    """Untrusted text (a name, a failure reason) as literal Markdown: no HTML, links, emphasis or table breaks."""
+    text = " ".join(str(value).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\\`*_{}\[\]()#+!|~])", r"\\\1", text)
+
+
 def markdown_summary(outcome: CheckResult) -> str:
     """A Markdown report for a pull-request comment or a CI step summary, regressions first."""
     regressions = outcome.regressions
@@ -250,8 +258,8 @@ def _markdown_table(table: pd.DataFrame) -> list[str]:
     lines = ["| model | region | component | baseline | new | change | status |", "|---|---|---|---:|---:|---:|---|"]
     for row in table.itertuples():
         change = "–" if not np.isfinite(row.delta) else f"{row.delta:+.3f}"
-        cells = [_markdown_text(row.model), _markdown_text(row.region), row.metric, _fmt(row.baseline),
-                 _fmt(row.new), change, row.status]
+        cells = [*map(_markdown_text, (row.model, row.region, row.metric)), _fmt(row.baseline), _fmt(row.new), change,
+                 row.status]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     return lines

@@ -125,14 +125,14 @@ def _exit_code(result) -> int:
     return EXIT_PARTIAL if result.status == "partial" else EXIT_OK
 
 
-def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cache=None) -> int:
+def _run_and_report(definition, root, out: Path, workers: int, quiet: bool, cache=None, baseline=None) -> int:
     from .pipeline import run
     from .report import summary_table, write_report
 
     progress = _progress(quiet)
     result = run(definition, root, workers=workers, progress=progress, cache=cache)
     progress("writing report")
-    index = write_report(result, out)
+    index = write_report(result, out, baseline=baseline)
     print(summary_table(result))
     _print_skipped(result)
     print(f"\nScorecard: {index}")
@@ -155,10 +155,12 @@ def _print_skipped(result) -> None:
 def _cmd_run(args) -> int:
     from .config import load_definition
     from .outputs import claim_output
+    from .report import load_baseline
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
+    baseline = load_baseline(args.baseline) if args.baseline else None  # bad input fails before any computing
     with claim_output(args.out, protect=[args.definition, root]) as out:
-        return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args))
+        return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args), baseline)
 
 
 def _cmd_reference_build(args) -> int:
@@ -227,7 +229,7 @@ def _check_and_report(args, definition, models: dict[str, str], out: Path) -> in
         cache=_cache(args),
         bootstraps=None if args.bootstraps else 0,
     )
-    index = write_report(outcome.result, out)
+    index = write_report(outcome.result, out, baseline=args.baseline_scores)
     summary = markdown_summary(outcome)
     for path, text in ((Path(args.markdown) if args.markdown else out / "summary.md", summary),
                        (Path(args.junit) if args.junit else out / "junit.xml", junit_xml(outcome))):
@@ -347,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("definition", help="benchmark YAML file")
     run.add_argument("--out", required=True, help="scorecard directory")
     run.add_argument("--data-root", help="override the definition's data_root")
+    run.add_argument("--baseline", metavar="DIR_OR_SCORES_CSV",
+                     help="an earlier scorecard directory or its scores.csv: show the change of every score")
     _add_run_options(run, workers_default)
     run.set_defaults(handler=_cmd_run)
 

@@ -2,6 +2,10 @@
 
 Three models (one with a hostile name), two observation products, three
 regions, three covariates, 10 x 20 difference maps and one failed dataset.
+It follows the result contract of the scoring rework (notes/CONTRACT.md):
+six components, diagnostics, and the ``assessments`` (withheld scores with
+reason codes), ``nulls``, ``product_flags`` and ``stocks`` tables, set as
+attributes so that the fake works with and without those RunResult fields.
 Everything is derived from a seeded generator, so the result is reproducible.
 """
 
@@ -15,13 +19,11 @@ import xarray as xr
 
 from socbench.results import (
     CEILING_COLUMNS,
-    COMPONENTS,
     EMULATOR_COLUMNS,
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
     FAILURE_COLUMNS,
     IMPORTANCE_COLUMNS,
-    METRICS,
     REGION_COLUMNS,
     RESPONSE_COLUMNS,
     SCORE_COLUMNS,
@@ -36,6 +38,23 @@ REGIONS = ["global", "Tropical forest", "Tundra"]
 COVARIATES = ["temperature", "precipitation", "clay"]
 N_POINTS = 8
 FAILURE = ("BadModel", "model", "cSoil has units 'K', expected kg m-2 <b>not bold</b>")
+#: The components of the result contract.
+COMPONENTS = ("importance", "response", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution")
+METRICS = ("overall",) + COMPONENTS
+DIAGNOSTICS = ("importance_distance", "response_distance", "importance_kendall_tau", "overall_components",
+               "model_cv_r2")
+NULL_REFERENCES = ["null:uniform-shares", "null:flat-response"]
+#: (model index, region index, components, reason): scores withheld in the fake.
+WITHHELD = [
+    (1, -1, ("importance", "response", "explained_variance"), "model_emulator_unreliable"),
+    (None, 1, ("spatial_distribution",), "products_cannot_discriminate"),
+]
+COVARIATE_INFO = {
+    "temperature": {"units": "degC", "description": "Mean annual air temperature"},
+    "precipitation": {"units": "mm yr-1", "description": "Mean annual precipitation"},
+    "clay": {"units": "percent", "description": "Topsoil clay content"},
+}
+PRODUCT_FLAG = ("NCSCD-like", "Tundra", "suspect_units", "median stock 1000 times the other products'")
 
 
 def make_fake_result(
@@ -45,6 +64,8 @@ def make_fake_result(
     regions: list[str] | None = None,
     covariates: list[str] | None = None,
     with_failure: bool = True,
+    products: list[str] | None = None,
+    region_without_observations: str | None = None,
 ) -> RunResult:
     """Build a fake run result.
 
@@ -57,6 +78,11 @@ def make_fake_result(
         start with ``"global"``.
     with_failure : bool
         Whether one dataset is listed as failed.
+    products : list of str, optional
+        Observation products (default :data:`PRODUCTS`).
+    region_without_observations : str, optional
+        Add this region with no product in its envelope and every score
+        withheld (reason ``no_observations``).
 
     Returns
     -------
@@ -66,17 +92,19 @@ def make_fake_result(
     models = models or MODELS
     regions = regions or REGIONS
     covariates = covariates or COVARIATES
-    datasets = [(name, "model") for name in models] + [(name, "observation") for name in PRODUCTS]
-    return RunResult(
+    products = products or PRODUCTS
+    datasets = [(name, "model") for name in models] + [(name, "observation") for name in products]
+    withheld = _withheld(models, regions)
+    result = RunResult(
         name="fake",
-        scores=_scores(rng, models, regions),
-        ceiling=_ceiling(rng, regions),
+        scores=_scores(rng, models, regions, withheld),
+        ceiling=_ceiling(rng, regions, products),
         emulators=_emulators(rng, datasets, regions),
         importances=_importances(rng, datasets, regions, covariates),
         responses=_responses(rng, datasets, regions, covariates),
         envelope_importance=_envelope_importance(rng, regions, covariates),
         envelope_response=_envelope_response(rng, regions, covariates),
-        regions=_regions(regions),
+        regions=_regions(regions, products),
         failures=(
             pd.DataFrame([FAILURE], columns=FAILURE_COLUMNS) if with_failure else empty_table(FAILURE_COLUMNS)
         ),
@@ -85,29 +113,86 @@ def make_fake_result(
         provenance={
             "socbench_version": "0.1.0",
             "definition_hash": "3f2a9c0d5e",
+            "run_date": "2024-05-01T12:00:00+00:00",
             "seeds": {"bootstrap": 1234, "cv": 99},
             "inputs": {"HWSD-like": "sha256:ab12", "CESM2": "sha256:cd34"},
+            "covariates": {name: COVARIATE_INFO[name] for name in covariates if name in COVARIATE_INFO},
         },
     )
+    result.assessments = _assessments(models, regions, withheld)
+    result.nulls = _nulls(rng, regions)
+    result.product_flags = pd.DataFrame([PRODUCT_FLAG], columns=["product", "region", "flag", "detail"])
+    result.stocks = _stocks(rng, datasets, regions)
+    if region_without_observations:
+        _add_region_without_observations(result, region_without_observations)
+    return result
 
 
-def _scores(rng: np.random.Generator, models: list[str], regions: list[str]) -> pd.DataFrame:
+def _withheld(models: list[str], regions: list[str]) -> dict[tuple[str, str, str], str]:
+    """``{(model, region, component): reason}`` of the withheld scores."""
+    cells = {}
+    for model_index, region_index, metrics, reason in WITHHELD:
+        chosen = models if model_index is None else [models[model_index]]
+        for model, metric in itertools.product(chosen, metrics):
+            cells[(model, regions[region_index], metric)] = reason
+    return cells
+
+
+def _assessments(models: list[str], regions: list[str], withheld: dict) -> pd.DataFrame:
+    rows = [(model, region, metric, "withheld" if (model, region, metric) in withheld else "scored",
+             withheld.get((model, region, metric), ""))
+            for model, region, metric in itertools.product(models, regions, COMPONENTS)]
+    return pd.DataFrame(rows, columns=["model", "region", "metric", "status", "reason"])
+
+
+def _nulls(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
+    rows = [(reference, region, metric, float(rng.uniform(0.0, 0.35)))
+            for reference, region, metric in itertools.product(NULL_REFERENCES, regions, METRICS)]
+    return pd.DataFrame(rows, columns=["reference", "region", "metric", "value"])
+
+
+def _stocks(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
+    rows = [(name, kind, region, float(rng.uniform(20, 1500)), float(rng.uniform(1e6, 1.3e8)))
+            for (name, kind), region in itertools.product(datasets, regions)]
+    return pd.DataFrame(rows, columns=["dataset", "kind", "region", "stock_pg", "area_km2"])
+
+
+def _add_region_without_observations(result: RunResult, region: str) -> None:
+    """A region no product covers: listed with no products, every model's score withheld."""
+    result.regions = pd.concat(
+        [result.regions, pd.DataFrame([(region, 120, 5.0e6, "ok", "")], columns=REGION_COLUMNS)], ignore_index=True)
+    rows = [(model, region, metric, np.nan) for model in result.models for metric in METRICS]
+    result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=SCORE_COLUMNS)], ignore_index=True)
+    withheld = pd.DataFrame([(model, region, metric, "withheld", "no_observations")
+                             for model in result.models for metric in COMPONENTS],
+                            columns=["model", "region", "metric", "status", "reason"])
+    result.assessments = pd.concat([result.assessments, withheld], ignore_index=True)
+
+
+def _scores(rng: np.random.Generator, models: list[str], regions: list[str], withheld: dict) -> pd.DataFrame:
     rows = []
     for model, region in itertools.product(models, regions):
         components = {metric: float(rng.uniform(0.05, 0.99)) for metric in COMPONENTS}
         if model == models[-1] and region == regions[-1]:
             components["spatial_distribution"] = float("nan")  # e.g. too few cells
+        for metric in COMPONENTS:
+            if (model, region, metric) in withheld:
+                components[metric] = float("nan")
         finite = [v for v in components.values() if np.isfinite(v)]
         values = {"overall": float(np.mean(finite)), **components}
+        values["importance_distance"] = float(rng.uniform(0.05, 0.6))
+        values["response_distance"] = float(rng.uniform(0.1, 1.5))
         values["importance_kendall_tau"] = float(rng.uniform(-0.2, 0.9))
+        values["overall_components"] = float(len(finite))
+        values["model_cv_r2"] = float(rng.uniform(0.3, 0.95))
         rows += [(model, region, metric, value) for metric, value in values.items()]
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
-def _ceiling(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
+def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) -> pd.DataFrame:
     rows = [
         (product, region, metric, float(rng.uniform(0.5, 1.0)))
-        for product, region, metric in itertools.product(PRODUCTS, regions, METRICS)
+        for product, region, metric in itertools.product(products, regions, METRICS)
     ]
     return pd.DataFrame(rows, columns=CEILING_COLUMNS)
 
@@ -172,12 +257,12 @@ def _envelope_response(rng: np.random.Generator, regions: list[str], covariates:
     return pd.DataFrame(rows, columns=ENVELOPE_RESPONSE_COLUMNS)
 
 
-def _regions(regions: list[str]) -> pd.DataFrame:
+def _regions(regions: list[str], products: list[str]) -> pd.DataFrame:
     rows = []
     for i, region in enumerate(regions):
         n_cells = 1800 if region == "global" else 400 // (i + 1)
         status = "insufficient data" if region == "Tundra" else "ok"
-        rows.append((region, n_cells, n_cells * 48_000.0, status, ",".join(PRODUCTS)))
+        rows.append((region, n_cells, n_cells * 48_000.0, status, ",".join(products)))
     return pd.DataFrame(rows, columns=REGION_COLUMNS)
 
 

@@ -1,4 +1,8 @@
-"""Tests of the report stage: files, escaping, CMEC bundle, CSVs, atomic writes."""
+"""Tests of the report stage: files, escaping, CMEC bundle, CSVs, atomic writes, view data.
+
+The pages' behaviour in a browser (sorting, pickers, charts, accessibility) is
+tested in tests/test_browser.py.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,12 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from socbench import plots, report
-from socbench.errors import SocbenchError
+from socbench import report
+from socbench.errors import InputDataError, SocbenchError
+from socbench.report import baseline as baseline_module
+from socbench.report import model_page, pagedata, values
+from socbench.report import write as write_module
+from socbench.report.tables import reason_text
 from socbench.results import (
     CEILING_COLUMNS,
     EMULATOR_COLUMNS,
@@ -25,13 +33,21 @@ from socbench.results import (
 )
 
 try:
-    from fake_result import FAILURE, HOSTILE_MODEL, MODELS, PRODUCTS, REGIONS, make_fake_result
+    from fake_result import (
+        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAG, PRODUCTS, REGIONS,
+        WITHHELD, make_fake_result,
+    )
 except ImportError:  # tests collected as a package
-    from tests.fake_result import FAILURE, HOSTILE_MODEL, MODELS, PRODUCTS, REGIONS, make_fake_result
+    from tests.fake_result import (
+        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAG, PRODUCTS, REGIONS,
+        WITHHELD, make_fake_result,
+    )
 
 EXPECTED_FILES = [
-    "index.html", "scores.json", "scores.csv", "ceiling.csv", "importances.csv", "responses.csv",
-    "emulators.csv", "regions.csv", "failures.csv", "provenance.json",
+    "index.html", "compare.html", "scores.json", "scores.csv", "ceiling.csv", "importances.csv", "responses.csv",
+    "envelope_importance.csv", "envelope_response.csv", "emulators.csv", "regions.csv", "failures.csv",
+    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "provenance.json",
+    "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js",
 ]
 CSV_COLUMNS = {
     "scores.csv": SCORE_COLUMNS,
@@ -41,6 +57,10 @@ CSV_COLUMNS = {
     "emulators.csv": EMULATOR_COLUMNS,
     "regions.csv": REGION_COLUMNS,
     "failures.csv": FAILURE_COLUMNS,
+    "assessments.csv": ["model", "region", "metric", "status", "reason"],
+    "nulls.csv": ["reference", "region", "metric", "value"],
+    "product_flags.csv": ["product", "region", "flag", "detail"],
+    "stocks.csv": ["dataset", "kind", "region", "stock_pg", "area_km2"],
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 NASTY_NAMES = [
@@ -69,7 +89,8 @@ def index_html(out_dir) -> str:
 
 
 def _html_pages(out_dir: Path) -> list[Path]:
-    return [out_dir / "index.html", *sorted((out_dir / "models").glob("*.html"))]
+    pages = [out_dir / "index.html", *sorted((out_dir / "models").glob("*.html"))]
+    return pages + ([out_dir / "compare.html"] if (out_dir / "compare.html").exists() else [])
 
 
 # ---------------------------------------------------------------- files
@@ -95,9 +116,21 @@ def test_index_lists_every_model_escaped(index_html):
     assert HOSTILE_MODEL not in index_html
 
 
-def test_no_script_elements_anywhere(out_dir):
+def test_scripts_only_local_and_data_inline_json(out_dir):
     for page in _html_pages(out_dir):
-        assert "<script" not in page.read_text(encoding="utf-8").lower(), page.name
+        text = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<script[^>]*>", text, re.I):
+            source = re.search(r'src="([^"]+)"', tag)
+            if source:
+                assert not re.match(r"[a-z]+:|//", source.group(1)), (page.name, tag)
+                assert (page.parent / source.group(1)).resolve().is_file(), (page.name, tag)
+            else:
+                assert 'type="application/json"' in tag, (page.name, tag)
+
+
+def test_vega_bundle_written_once(out_dir):
+    bundles = [p for p in out_dir.rglob("*.js") if p.stat().st_size > 500_000]
+    assert bundles == [out_dir / "assets" / "vega-bundle.js"]
 
 
 def test_failure_reason_escaped_and_prominent(index_html):
@@ -109,35 +142,66 @@ def test_failure_reason_escaped_and_prominent(index_html):
 
 
 def test_no_external_resources(out_dir):
-    external = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//""", re.I)
-    for page in _html_pages(out_dir):
+    external = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|//)|@import|url\(""", re.I)
+    for page in [*_html_pages(out_dir), out_dir / "assets" / "scorecard.css"]:
         text = page.read_text(encoding="utf-8")
         assert not external.search(text), page.name
-        assert "<link" not in text.lower()
 
 
-def test_score_numbers_and_tooltips_appear(result, index_html):
-    overall = result.scores[result.scores["metric"] == "overall"]
-    for row in overall.itertuples(index=False):
-        title = html.escape(f"{row.model}, {row.region}, overall: {row.value:.2f}")
-        assert f'title="{title}">{row.value:.2f}</td>' in index_html
+def _table(index_html: str, metric: str) -> str:
+    return re.search(rf'<section class="score-table" id="table-{metric}".*?</section>', index_html, re.S).group(0)
 
 
-def test_missing_score_is_grey_dash(result, index_html):
-    missing = result.scores[result.scores["value"].isna()].iloc[0]
-    title = html.escape(f"{missing.model}, {missing.region}, {missing.metric}: not available")
-    assert re.search(r'<td class="score missing"[^>]*title="' + re.escape(title) + '">–</td>', index_html)
+def test_one_table_per_metric_with_every_cell(result, index_html):
+    for metric in METRICS:
+        table = _table(index_html, metric)
+        scored = result.scores[(result.scores["metric"] == metric)]
+        for row in scored.itertuples(index=False):
+            if np.isfinite(row.value):
+                assert f">{row.value:.2f}</a>" in table, (metric, row.model, row.region)
 
 
-def test_ceiling_rows_for_each_product(index_html):
-    for product in PRODUCTS:
-        assert f"ceiling: {product}" in index_html
-    assert index_html.count('<tbody class="ceiling">') == 5  # overall + 4 components
+def test_models_ranked_by_global_overall(result, index_html):
+    overall = result.scores.query("metric == 'overall' and region == 'global'").sort_values("value", ascending=False)
+    body = re.search(r'<tbody class="models">.*?</tbody>', _table(index_html, "overall"), re.S).group(0)
+    positions = [body.index(f">{html.escape(model)}</a></th>") for model in overall["model"]]
+    assert positions == sorted(positions)
 
 
-def test_regions_in_display_order(result, index_html):
-    header = re.search(r'<table class="scores" id="scores-overall">.*?</thead>', index_html, re.S).group(0)
-    positions = [header.index(f">{html.escape(region)}</th>") for region in REGIONS]
+def test_cells_link_to_model_page_at_region(out_dir, index_html):
+    links = set(re.findall(r'<td class="score[^"]*"[^>]*><a href="(models/[^"#]+)#(region-[^"]+)"', index_html))
+    assert {link for link, _ in links} == {f"models/{html.escape(f)}" for f in report.page_names(MODELS).values()}
+    for link, anchor in links:
+        page = (out_dir / html.unescape(link)).read_text(encoding="utf-8")
+        assert f'id="{anchor}"' in page and f'data-anchor="{anchor}"' in page
+
+
+def test_withheld_cells_carry_their_reason(index_html):
+    _, _, metrics, reason = WITHHELD[0]
+    table = _table(index_html, metrics[0])
+    cell = re.search(r'<td class="score withheld">.*?</td>', table, re.S).group(0)
+    tip = re.search(r'aria-describedby="([^"]+)"', cell).group(1)
+    assert f'id="{tip}"' in cell and 'role="tooltip"' in cell
+    assert str(escape(reason_text(reason))) in cell
+    assert ">n/a<" in cell
+
+
+def test_missing_score_is_grey_dash(index_html):
+    assert re.search(r'<td class="score missing"><a [^>]*>–</a>', _table(index_html, "spatial_distribution"))
+
+
+def test_ceiling_and_null_rows_in_every_table(index_html):
+    for metric in METRICS:
+        references = re.search(r'<tbody class="references">.*?</tbody>', _table(index_html, metric), re.S).group(0)
+        for product in PRODUCTS:
+            assert f"ceiling: {product}" in references
+        for reference in NULL_REFERENCES:
+            assert f">{reference}</th>" in references
+
+
+def test_regions_in_display_order(index_html):
+    header = re.search(r"<thead>.*?</thead>", _table(index_html, "overall"), re.S).group(0)
+    positions = [header.index(f">{html.escape(region)}</button>") for region in REGIONS]
     assert positions == sorted(positions)
 
 
@@ -145,19 +209,76 @@ def test_unreliable_emulator_flagged(index_html):
     assert 'class="num unreliable"' in index_html
 
 
-def test_model_links_resolve(out_dir, index_html):
-    links = set(re.findall(r'href="(models/[^"]+)"', index_html))
-    assert len(links) == len(MODELS)
-    for link in links:
-        assert (out_dir / html.unescape(link)).is_file()
+def test_product_flags_and_unused_products_warned(tmp_path):
+    result = make_fake_result()
+    result.regions["products"] = "HWSD-like"  # NCSCD-like is read but in no region's envelope
+    text = report.write_report(result, tmp_path / "r").read_text(encoding="utf-8")
+    warnings = re.search(r'<section class="alert warnings".*?</section>', text, re.S).group(0)
+    assert "NCSCD-like" in warnings and "used in no region" in warnings
+    assert str(escape(PRODUCT_FLAG[3])) in warnings
+    assert "used in no region" in report.summary_table(result)
 
 
-def test_model_pages_have_figures_and_back_link(out_dir):
-    for page in sorted((out_dir / "models").glob("*.html")):
-        text = page.read_text(encoding="utf-8")
+def test_region_without_observations_marked(tmp_path):
+    result = make_fake_result(region_without_observations="Antarctica")
+    out = tmp_path / "r"
+    text = report.write_report(result, out).read_text(encoding="utf-8")
+    regions = pd.read_csv(out / "regions.csv").set_index("region")
+    assert regions.loc["Antarctica", "status"] == "no observations"
+    assert re.search(r'>Antarctica</button><br><small class="region-flag">no observations</small>', text)
+    assert "Antarctica has no observation product" in report.summary_table(result)
+    assert _strict_json(out / "scores.json")["DIMENSIONS"]["region"]["Antarctica"]["status"] == "no observations"
+
+
+def _page_config(text: str) -> dict:
+    block = re.search(r'<script type="application/json" id="page-config">(.*?)</script>', text, re.S).group(1)
+    return json.loads(block)
+
+
+def test_model_pages_have_charts_csvs_and_links(out_dir):
+    for model, file_name in report.page_names(MODELS).items():
+        text = (out_dir / "models" / file_name).read_text(encoding="utf-8")
         assert 'href="../index.html"' in text
-        assert text.count("<svg") == 1 + len(REGIONS)  # importance + one figure per region
-        assert 'src="data:image/png;base64,' in text
+        config = _page_config(text)
+        ids = [chart["id"] for chart in config["charts"]]
+        assert ids and all(f'id="{chart_id}"' in text for chart_id in ids)
+        stem = file_name.removesuffix(".html")
+        for suffix in ("-importances.csv", "-responses.csv", "-difference.png"):
+            assert (out_dir / "models" / f"{stem}{suffix}").is_file()
+            assert f'"{stem}{suffix}"' in text
+        written = pd.read_csv(out_dir / "models" / f"{stem}-responses.csv")
+        assert set(written["dataset"]) == {model}
+        for key in config["data"]:
+            assert (out_dir / "data" / f"{key}.js").is_file()
+
+
+def test_model_pages_link_previous_and_next_by_rank(out_dir, result):
+    ranked = result.scores.query("metric == 'overall' and region == 'global'").sort_values(
+        "value", ascending=False)["model"].tolist()
+    pages = report.page_names(MODELS)
+    middle = (out_dir / "models" / pages[ranked[1]]).read_text(encoding="utf-8")
+    assert f'href="{html.escape(pages[ranked[0]])}" rel="prev"' in middle
+    assert f'href="{html.escape(pages[ranked[2]])}" rel="next"' in middle
+
+
+def test_axis_titles_carry_covariate_description_and_units(out_dir):
+    text = (out_dir / "models" / report.page_names(MODELS)["CESM2"]).read_text(encoding="utf-8")
+    titles = json.dumps(_page_config(text))
+    for info in COVARIATE_INFO.values():
+        assert f"{info['description']} [{info['units']}]" in titles
+
+
+def test_every_page_shows_run_date_hash_and_version(out_dir, result):
+    for page in _html_pages(out_dir):
+        text = page.read_text(encoding="utf-8")
+        assert result.provenance["run_date"] in text, page.name
+        assert result.provenance["definition_hash"] in text, page.name
+        assert f"socbench {result.provenance['socbench_version']}" in text, page.name
+
+
+def test_distances_explained_on_model_pages(out_dir):
+    text = (out_dir / "models" / report.page_names(MODELS)["CESM2"]).read_text(encoding="utf-8")
+    assert "Importance distance</dt><dd>" in text and "Response distance</dt><dd>" in text
 
 
 def test_element_ids_unique_per_page(out_dir):
@@ -199,7 +320,7 @@ def test_scores_json_is_cmec_bundle(out_dir, result):
     assert structure == ["model", "region", "metric"]
     assert list(dimensions["model"]) == MODELS
     assert set(dimensions["region"]) == set(REGIONS)
-    assert {"overall", "importance", "response", "stock_bias", "spatial_distribution"} <= set(dimensions["metric"])
+    assert set(METRICS) <= set(dimensions["metric"])
     assert bundle["PROVENANCE"]["definition_hash"] == result.provenance["definition_hash"]
     _assert_nesting(bundle["RESULTS"], structure, dimensions)
 
@@ -269,7 +390,7 @@ def test_failed_write_leaves_existing_report_untouched(tmp_path, monkeypatch):
     before = _snapshot(target)
 
     calls = []
-    real = plots.response_curves_svgs
+    real = write_module.difference_map_png
 
     def fails_on_second_page(*args, **kwargs):
         calls.append(1)
@@ -277,7 +398,7 @@ def test_failed_write_leaves_existing_report_untouched(tmp_path, monkeypatch):
             raise RuntimeError("plotting failed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(plots, "response_curves_svgs", fails_on_second_page)
+    monkeypatch.setattr(write_module, "difference_map_png", fails_on_second_page)
     with pytest.raises(RuntimeError, match="plotting failed"):
         report.write_report(make_fake_result(), target)
     assert _snapshot(target) == before
@@ -285,7 +406,7 @@ def test_failed_write_leaves_existing_report_untouched(tmp_path, monkeypatch):
 
 
 def test_failed_first_write_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "difference_map_png", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(write_module, "difference_map_png", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         report.write_report(make_fake_result(), tmp_path / "report")
     assert list(tmp_path.iterdir()) == []
@@ -328,7 +449,7 @@ def test_safe_filename_properties(name):
     assert ".." not in safe
     assert len(safe) <= 96
     assert safe.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}
-    assert report.safe_filename(name) == safe
+    assert report.safe_filename(safe) == safe  # idempotent
 
 
 def test_safe_filename_keeps_ordinary_names():
@@ -393,3 +514,190 @@ def test_hostile_region_and_covariate_names_escaped_in_figures(tmp_path):
     for page in _html_pages(tmp_path / "report"):
         text = page.read_text(encoding="utf-8")
         assert "<img src=x" not in text and "<i>t</i>" not in text, page.name
+    for script in (tmp_path / "report" / "data").glob("*.js"):
+        assert script.read_text(encoding="ascii").isascii()
+
+
+def test_hostile_model_name_is_text_on_every_page(out_dir):
+    raw = HOSTILE_MODEL.split("/")[0]
+    for page in _html_pages(out_dir):
+        text = page.read_text(encoding="utf-8")
+        assert raw not in text, page.name
+    assert html.escape(HOSTILE_MODEL) in (out_dir / "compare.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- spreadsheet formulas
+
+
+def test_csv_cells_cannot_run_as_spreadsheet_formulas(tmp_path):
+    hostile = ["=HYPERLINK(\"http://x\")", "+1", "-cmd", "@SUM(A1)", "plain"]
+    result = make_fake_result(models=hostile)
+    out = tmp_path / "r"
+    report.write_report(result, out)
+    written = pd.read_csv(out / "scores.csv")
+    names = set(written["model"])
+    assert names == {"'=HYPERLINK(\"http://x\")", "'+1", "'-cmd", "'@SUM(A1)", "plain"}
+    np.testing.assert_array_equal(written["value"].to_numpy(), result.scores["value"].to_numpy())  # numbers kept
+    assert set(baseline_module.load_baseline(out).models) == set(hostile)  # read back as they were
+
+
+def test_negative_numbers_stay_numbers():
+    table = pd.DataFrame({"name": ["-x", "ok"], "value": [-0.5, 1.0]})
+    from socbench.report.files import neutralise_formulas
+
+    safe = neutralise_formulas(table)
+    assert list(safe["name"]) == ["'-x", "ok"] and list(safe["value"]) == [-0.5, 1.0]
+
+
+# ---------------------------------------------------------------- stocks
+
+
+def test_stocks_csv_from_the_stocks_table(out_dir, result):
+    written = pd.read_csv(out_dir / "stocks.csv")
+    np.testing.assert_array_equal(written["stock_pg"].to_numpy(), result.stocks["stock_pg"].to_numpy())
+    assert list(written["dataset"]) == list(result.stocks["dataset"])
+
+
+def test_result_without_new_tables_still_renders(tmp_path):
+    result = make_fake_result()
+    for name in ("assessments", "nulls", "product_flags", "stocks"):
+        delattr(result, name) if name in vars(result) else setattr(result, name, None)
+    out = tmp_path / "r"
+    report.write_report(result, out)
+    assert list(pd.read_csv(out / "stocks.csv").columns) == CSV_COLUMNS["stocks.csv"]
+    assert 'class="score withheld"' not in (out / "index.html").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- baseline and comparison
+
+
+@pytest.fixture(scope="module")
+def baseline_out(out_dir, tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("with-baseline") / "out"
+    report.write_report(make_fake_result(seed=5), directory, baseline=out_dir)
+    return directory
+
+
+def test_changes_since_baseline_regressions_first(baseline_out, out_dir):
+    changes = pd.read_csv(baseline_out / "changes.csv")
+    deltas = changes["delta"].dropna().to_numpy()
+    assert len(deltas) > 0 and np.all(np.diff(deltas) >= 0)
+    new, old = pd.read_csv(baseline_out / "scores.csv"), pd.read_csv(out_dir / "scores.csv")
+    row = changes.iloc[0]
+
+    def pick(table: pd.DataFrame) -> float:
+        match = (table["model"] == row["model"]) & (table["region"] == row["region"]) & (table["metric"] == row["metric"])
+        return float(table.loc[match, "value"].iloc[0])
+
+    assert row["delta"] == pytest.approx(pick(new) - pick(old))
+    index = (baseline_out / "index.html").read_text(encoding="utf-8")
+    assert 'id="changes"' in index and "delta-down" in index and "delta-up" in index
+
+
+def test_model_page_shows_changes_and_links_the_version_comparison(baseline_out):
+    text = (baseline_out / "models" / "CESM2.html").read_text(encoding="utf-8")
+    assert 'id="changes"' in text
+    assert 'href="../compare.html#a=CESM2%20%28baseline%29&amp;b=CESM2"' in text
+
+
+def test_comparison_page_offers_both_versions(baseline_out):
+    text = (baseline_out / "compare.html").read_text(encoding="utf-8")
+    config = _page_config(text)
+    assert config["compare"]["a"] == f"{config['compare']['b']} (baseline)"
+    assert set(config["compare"]["scores"]["values"]) >= {*MODELS, *(f"{m} (baseline)" for m in MODELS)}
+    for key in config["data"]:
+        assert (baseline_out / "data" / f"{key}.js").is_file()
+    assert any(key.startswith("baseline-") for key in config["data"])
+
+
+def test_bare_scores_csv_baseline(out_dir, tmp_path):
+    report.write_report(make_fake_result(seed=5), tmp_path / "r", baseline=out_dir / "scores.csv")
+    assert (tmp_path / "r" / "changes.csv").is_file()
+
+
+@pytest.mark.parametrize("content", ["model,region\nx,y\n", "\x00\x01binary"])
+def test_bad_baseline_is_one_line_error_before_writing(tmp_path, content):
+    bad = tmp_path / "scores.csv"
+    bad.write_text(content)
+    with pytest.raises(InputDataError) as caught:
+        report.write_report(make_fake_result(), tmp_path / "r", baseline=bad)
+    message = str(caught.value)
+    assert "\n" not in message and str(bad) in message
+    assert not (tmp_path / "r").exists()
+
+
+# ---------------------------------------------------------------- view data
+
+
+def test_worst_pairs_find_the_planted_error():
+    result = make_fake_result()
+    envelope = result.envelope_response.query("region == 'global' and covariate == 'clay'")
+    mask = ((result.responses["dataset"] == "CESM2") & (result.responses["region"] == "global")
+            & (result.responses["covariate"] == "clay"))
+    result.responses.loc[mask, "value"] = envelope.sort_values("point")["high"].to_numpy() + 3.0
+    worst = model_page.worst_pairs(result, "CESM2")
+    assert (worst[0]["region"], worst[0]["covariate"]) == ("global", "clay")
+    assert len(worst) <= 3 and [w["cost"] for w in worst] == sorted((w["cost"] for w in worst), reverse=True)
+
+
+def test_worst_pairs_skip_withheld_regions():
+    result = make_fake_result()
+    model_index, region_index, _, _ = WITHHELD[0]
+    worst = model_page.worst_pairs(result, MODELS[model_index], n=100)
+    assert REGIONS[region_index] not in {w["region"] for w in worst}
+
+
+def test_plotted_interval_contains_the_estimate(result):
+    payload = pagedata.dataset_payload("CESM2", "model", result.importances, result.responses, {})
+    for name, value_column in (("importance", "share"), ("response", "y")):
+        columns = payload[name]["columns"]
+        rows = [dict(zip(columns, row)) for row in payload[name]["rows"]]
+        assert all(r["low"] <= r[value_column] <= r["high"] for r in rows)
+        # the raw 5-95 % range is kept for the tooltip, its width unchanged
+        assert all(r["high"] - r["low"] == pytest.approx(r["raw_high"] - r["raw_low"], abs=2e-3)
+                   for r in rows if r["low"] > 0)
+
+
+def test_relative_colours_follow_the_column():
+    column = [0.2, 0.4, 0.6]
+    low, high = values.relative_colours(0.2, column), values.relative_colours(0.6, column)
+    assert low != high
+    assert values.relative_colours(0.5, [0.5]) == values.relative_colours(0.9, [0.9])  # one model: neutral
+    for background, text in (low, high):
+        assert values.contrast_ratio(background, text) >= 4.5
+
+
+def test_ok_badge_contrast_meets_wcag_aa():
+    css = (Path(report.__file__).parents[2] / "templates" / "assets" / "scorecard.css").read_text()
+    good = re.search(r"--good:\s*(#[0-9a-f]{6})", css).group(1)
+    background = re.search(r"\.status-ok \{ background: (#[0-9a-f]{6})", css).group(1)
+    assert values.contrast_ratio(background, good) >= 4.5
+
+
+# ---------------------------------------------------------------- command line and CI summary
+
+
+def test_run_refuses_an_unreadable_baseline_before_running(tmp_path, capsys):
+    from socbench.cli import EXIT_FAILED, main
+    from socbench.resources import benchmark_path
+
+    missing = tmp_path / "no-such-scorecard"
+    code = main(["run", str(benchmark_path("demo")), "--data-root", str(tmp_path), "--out", str(tmp_path / "out"),
+                 "--baseline", str(missing), "--quiet", "--no-cache"])
+    error = capsys.readouterr().err
+    assert code == EXIT_FAILED
+    assert str(missing) in error and "baseline" in error and len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_summary_markdown_escapes_untrusted_text():
+    from socbench.check import COMPARISON_COLUMNS, CheckResult, markdown_summary
+
+    result = make_fake_result()
+    comparison = pd.DataFrame([["<img src=x onerror=alert(1)>", "a|b", "overall", 0.5, 0.4, -0.1, "regressed"]],
+                              columns=COMPARISON_COLUMNS)
+    summary = markdown_summary(CheckResult(result=result, comparison=comparison, baseline="base", tolerance=0.02))
+    assert "<img" not in summary and "<b>not bold</b>" not in summary
+    assert "&lt;b&gt;not bold&lt;/b&gt;" in summary
+    table_rows = [line for line in summary.splitlines() if line.startswith("| &lt;img")]
+    assert table_rows and all(line.count(" | ") == 6 for line in table_rows)  # the "|" in a name stays in its cell

@@ -1,0 +1,92 @@
+"""Score cells: value, colours, withheld reason and change since the baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .baseline import is_regression
+from .tables import metric_title, reason_text
+from .values import MISSING_TEXT, fmt, fmt_delta, is_number, relative_colours, rounded, score_colours
+
+WITHHELD_TEXT = "n/a"
+
+
+@dataclass
+class CellContext:
+    """What a cell needs besides its own value: lookups shared by a whole table."""
+
+    scores: dict[tuple[str, str, str], float]
+    withheld: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    changes: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
+    columns: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+
+
+def score_cell(context: CellContext, name: str, region: str, metric: str, *, href: str | None = None,
+               tip_id: str | None = None, coloured: bool = True) -> dict[str, Any]:
+    """View data of one score cell.
+
+    Returns
+    -------
+    dict
+        ``text``, ``sort`` (a number, or None), ``state`` (``scored``,
+        ``withheld`` or ``missing``), ``style`` (absolute and relative colours
+        as CSS variables), ``label`` (for hover and screen readers), ``reason``,
+        ``href``, ``tip_id``, ``delta`` and ``delta_class``.
+    """
+    value = context.scores.get((name, region, metric))
+    reason_code = context.withheld.get((name, region, metric))
+    label = f"{name}, {region}, {metric_title(metric)}"
+    if reason_code is not None:
+        state, shown, reason = "withheld", WITHHELD_TEXT, f"Not assessable: {reason_text(reason_code)}"
+    elif is_number(value):
+        state, shown, reason = "scored", fmt(value), ""
+    else:
+        state, shown, reason = "missing", MISSING_TEXT, "Not available."
+    baseline, delta = context.changes.get((name, region, metric), (None, None))
+    cell = {
+        "text": shown,
+        "sort": rounded(value, 6) if state == "scored" else None,
+        "state": state,
+        "style": _style(value, context.columns.get((region, metric), [])) if coloured and state == "scored" else "",
+        "label": f"{label}: {shown if state == 'scored' else reason}",
+        "reason": reason,
+        "href": href,
+        "tip_id": tip_id if reason else None,
+        "delta": fmt_delta(delta),
+        "delta_class": _delta_class(delta),
+        "delta_label": (f"was {fmt(baseline)} in the baseline, change {fmt_delta(delta)}"
+                        if is_number(delta) else ""),
+    }
+    return cell
+
+
+def _style(value: float, column: list[float]) -> str:
+    absolute = score_colours(value)
+    relative = relative_colours(value, column)
+    return f"--abg:{absolute[0]};--afg:{absolute[1]};--rbg:{relative[0]};--rfg:{relative[1]}"
+
+
+def change_row(row) -> dict[str, str]:
+    """View data of one row of a changes table (``model, region, metric, baseline, new, delta``)."""
+    return {"model": row.model, "region": row.region, "metric": metric_title(row.metric),
+            "baseline": fmt(row.baseline), "new": fmt(row.new), "delta": fmt_delta(row.delta),
+            "delta_class": _delta_class(row.delta)}
+
+
+def _delta_class(delta: float | None) -> str:
+    if not is_number(delta):
+        return ""
+    if is_regression(delta):
+        return "delta-down"
+    return "delta-up" if delta > 0.005 else "delta-same"
+
+
+def column_values(scores: dict[tuple[str, str, str], float], names: list[str],
+                  withheld: dict[tuple[str, str, str], str]) -> dict[tuple[str, str], list[float]]:
+    """The assessed scores of each (region, metric) column, for relative colours."""
+    columns: dict[tuple[str, str], list[float]] = {}
+    for (name, region, metric), value in scores.items():
+        if name in names and (name, region, metric) not in withheld and is_number(value):
+            columns.setdefault((region, metric), []).append(float(value))
+    return columns

@@ -1,0 +1,131 @@
+"""Machine-readable outputs: tidy CSVs, the CMEC metric bundle and provenance.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from socbench.results import (
+    CEILING_COLUMNS,
+    EMULATOR_COLUMNS,
+    ENVELOPE_IMPORTANCE_COLUMNS,
+    ENVELOPE_RESPONSE_COLUMNS,
+    FAILURE_COLUMNS,
+    REGION_COLUMNS,
+    RESPONSE_COLUMNS,
+    SCORE_COLUMNS,
+    RunResult,
+)
+
+from .tables import (
+    ASSESSMENT_COLUMNS,
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
+    STOCK_COLUMNS,
+    display_regions,
+    metric_meaning,
+    metrics,
+    optional_table,
+    region_statuses,
+)
+from .values import int_or_none, is_number, jsonable, text, unique
+
+#: Column order of ``importances.csv``.
+IMPORTANCE_CSV_COLUMNS = ["dataset", "region", "covariate", "share", "share_low", "share_high", "kind"]
+#: A spreadsheet evaluates a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_tables(result: RunResult, directory: Path) -> None:
+    """The run's tidy tables as CSV files in ``directory``."""
+    tables = {
+        "scores.csv": (result.scores, SCORE_COLUMNS),
+        "ceiling.csv": (result.ceiling, CEILING_COLUMNS),
+        "importances.csv": (result.importances, IMPORTANCE_CSV_COLUMNS),
+        "responses.csv": (result.responses, RESPONSE_COLUMNS),
+        "envelope_importance.csv": (result.envelope_importance, ENVELOPE_IMPORTANCE_COLUMNS),
+        "envelope_response.csv": (result.envelope_response, ENVELOPE_RESPONSE_COLUMNS),
+        "emulators.csv": (result.emulators, EMULATOR_COLUMNS),
+        "regions.csv": (_regions_with_status(result), REGION_COLUMNS),
+        "failures.csv": (result.failures, FAILURE_COLUMNS),
+        "assessments.csv": (optional_table(result, "assessments", ASSESSMENT_COLUMNS), ASSESSMENT_COLUMNS),
+        "nulls.csv": (optional_table(result, "nulls", NULL_COLUMNS), NULL_COLUMNS),
+        "product_flags.csv": (optional_table(result, "product_flags", PRODUCT_FLAG_COLUMNS), PRODUCT_FLAG_COLUMNS),
+        "stocks.csv": (optional_table(result, "stocks", STOCK_COLUMNS), STOCK_COLUMNS),
+    }
+    for file_name, (table, columns) in tables.items():
+        write_csv(table.reindex(columns=columns), directory / file_name)
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> None:
+    """Write ``table`` with text cells made safe for spreadsheets; floats round-trip exactly."""
+    # float_format=None writes the shortest repr, which round-trips exactly.
+    neutralise_formulas(table).to_csv(path, index=False, float_format=None)
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with ``'``.
+
+    Only text is changed: a negative number stays a number. socbench reads
+    such a name back (a baseline ``scores.csv``) with the prefix removed.
+    """
+    safe = table.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column].dtype):
+            safe[column] = safe[column].map(_neutralise)
+    return safe
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def restore_formula_text(value: Any) -> Any:
+    """Undo :func:`neutralise_formulas` on one cell read back from a CSV."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
+
+
+def _regions_with_status(result: RunResult) -> pd.DataFrame:
+    table = result.regions.reindex(columns=REGION_COLUMNS).copy()
+    statuses = region_statuses(result)
+    table["status"] = [statuses.get(region, text(status)) for region, status in zip(table["region"], table["status"])]
+    return table
+
+
+def cmec_bundle(result: RunResult) -> dict[str, Any]:
+    """The run's scores as a CMEC metric bundle (model → region → metric)."""
+    regions = display_regions(result)
+    info = {row.region: row for row in result.regions.reindex(columns=REGION_COLUMNS).itertuples(index=False)}
+    statuses = region_statuses(result)
+    shown = unique(metrics(result) + list(result.scores["metric"]))
+    results: dict[str, dict[str, dict[str, float | None]]] = {}
+    for row in result.scores.itertuples(index=False):
+        value = float(row.value) if is_number(row.value) else None
+        results.setdefault(str(row.model), {}).setdefault(str(row.region), {})[str(row.metric)] = value
+    return jsonable({
+        "SCHEMA": {"name": "CMEC", "version": "v1", "package": "socbench"},
+        "DIMENSIONS": {
+            "json_structure": ["model", "region", "metric"],
+            "model": {model: {} for model in result.models},
+            "region": {
+                region: {"n_cells": int_or_none(getattr(info.get(region), "n_cells", None)),
+                         "status": statuses.get(region, "unknown")}
+                for region in regions
+            },
+            "metric": {m: {"description": metric_meaning(m) or m} for m in shown},
+        },
+        "RESULTS": results,
+        "PROVENANCE": result.provenance,
+    })
+
+
+def write_json(path: Path, payload: Any) -> None:
+    text_ = json.dumps(jsonable(payload), indent=2, allow_nan=False, ensure_ascii=False)
+    path.write_text(text_ + "\n", encoding="utf-8")

@@ -1,0 +1,172 @@
+"""View data of the scorecard (``index.html``): one models x regions table per score."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from socbench.results import EMULATOR_COLUMNS, FAILURE_COLUMNS, REGION_COLUMNS, RunResult
+
+from .baseline import Baseline
+from .cells import CellContext, change_row, column_values, score_cell
+from .names import region_anchors
+from .tables import (
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
+    STOCK_COLUMNS,
+    assessment_lookup,
+    display_regions,
+    metric_meaning,
+    metric_title,
+    metrics,
+    optional_table,
+    products_in_no_region,
+    ranked_models,
+    region_statuses,
+    score_lookup,
+)
+from .values import MISSING_TEXT, SCORE_PALETTE, RELATIVE_PALETTE, fmt, fmt_int, jsonable, text, truthy, unique
+
+
+def index_context(result: RunResult, pages: dict[str, str], changes: pd.DataFrame | None,
+                  baseline: Baseline | None) -> dict[str, Any]:
+    """Everything ``index.html`` shows."""
+    regions = display_regions(result)
+    statuses = region_statuses(result)
+    models = ranked_models(result)
+    context = _cell_context(result, models, changes)
+    anchors = region_anchors(regions)
+    links = {m: f"models/{f}" for m, f in pages.items()}
+    return {
+        "title": f"socbench scorecard: {result.name}",
+        "failures": _records(result.failures, FAILURE_COLUMNS),
+        "warnings": _warnings(result),
+        "regions": [{"name": r, "status": statuses.get(r, "ok"), "flagged": statuses.get(r, "ok") != "ok"}
+                    for r in regions],
+        "metrics": [{"key": m, "title": metric_title(m), "meaning": metric_meaning(m)} for m in metrics(result)],
+        "tables": [_score_table(result, metric, models, regions, context, links, anchors) for metric in metrics(result)],
+        "palette": SCORE_PALETTE,
+        "relative_palette": RELATIVE_PALETTE,
+        "changes": _change_rows(changes, pages) if changes is not None else None,
+        "baseline": baseline.label if baseline is not None else None,
+        "emulators": emulator_table(result.emulators, regions),
+        "region_rows": _region_rows(result, statuses),
+        "stocks": _stock_rows(result),
+        "provenance": _provenance_rows(result.provenance),
+    }
+
+
+def _cell_context(result: RunResult, models: list[str], changes: pd.DataFrame | None) -> CellContext:
+    from .baseline import change_lookup
+
+    scores = score_lookup(result.scores, "model")
+    withheld = assessment_lookup(result)
+    return CellContext(scores=scores, withheld=withheld,
+                       changes=change_lookup(changes) if changes is not None else {},
+                       columns=column_values(scores, models, withheld))
+
+
+def _score_table(result: RunResult, metric: str, models: list[str], regions: list[str], context: CellContext,
+                 links: dict[str, str], anchors: dict[str, str]) -> dict[str, Any]:
+    rows = []
+    for rank, model in enumerate(models, start=1):
+        cells = [
+            score_cell(context, model, region, metric, href=f"{links[model]}#{anchors[region]}",
+                       tip_id=f"tip-{metric}-{rank}-{i}")
+            for i, region in enumerate(regions)
+        ]
+        rows.append({"model": model, "href": links[model], "rank": rank, "cells": cells})
+    return {
+        "metric": metric,
+        "title": metric_title(metric),
+        "meaning": metric_meaning(metric),
+        "regions": regions,
+        "rows": rows,
+        "references": _reference_rows(result, metric, regions),
+    }
+
+
+def _reference_rows(result: RunResult, metric: str, regions: list[str]) -> list[dict[str, Any]]:
+    """Ceiling rows (each product scored against the others) and null-reference rows."""
+    rows = []
+    sources = ((result.ceiling, "product", "ceiling"), (optional_table(result, "nulls", NULL_COLUMNS), "reference", "null"))
+    for table, key, kind in sources:
+        lookup = score_lookup(table, key)
+        context = CellContext(scores=lookup)
+        for name in unique(table[key]):
+            label = f"ceiling: {name}" if kind == "ceiling" else text(name)
+            rows.append({"label": label, "kind": kind,
+                         "cells": [score_cell(context, name, region, metric, coloured=True) for region in regions]})
+    return rows
+
+
+def _change_rows(changes: pd.DataFrame, pages: dict[str, str]) -> list[dict[str, Any]]:
+    return [{**change_row(row), "href": f"models/{pages[row.model]}" if row.model in pages else None}
+            for row in changes.itertuples(index=False)]
+
+
+def _warnings(result: RunResult) -> list[str]:
+    warnings = [f"Observation product {name!r} is used in no region: it was read but no region's envelope "
+                "contains it (check its coverage and the regions' coverage_min)."
+                for name in products_in_no_region(result)]
+    flags = optional_table(result, "product_flags", PRODUCT_FLAG_COLUMNS)
+    for row in flags.itertuples(index=False):
+        where = f" in {row.region}" if text(row.region) else ""
+        warnings.append(f"Observation product {text(row.product)!r} flagged {text(row.flag)}{where}: {text(row.detail)}")
+    statuses = region_statuses(result)
+    warnings += [f"Region {region!r} has no observation product: its scores are not assessable."
+                 for region, status in statuses.items() if status == "no observations"]
+    return warnings
+
+
+def emulator_table(emulators: pd.DataFrame, regions: list[str]) -> dict[str, Any]:
+    """Emulator fit (CV R², cells) per dataset and region."""
+    table = emulators.reindex(columns=EMULATOR_COLUMNS)
+    shown = [r for r in regions if (table["region"] == r).any()]
+    rows = []
+    for (dataset, kind), group in table.groupby(["dataset", "kind"], sort=False, dropna=False):
+        by_region = {row.region: row for row in group.itertuples(index=False)}
+        rows.append({"dataset": dataset, "kind": kind,
+                     "cells": [_emulator_cell(dataset, region, by_region.get(region)) for region in shown]})
+    return {"regions": shown, "rows": rows}
+
+
+def _emulator_cell(dataset: str, region: str, row) -> dict[str, Any]:
+    if row is None:
+        return {"r2": MISSING_TEXT, "n": "", "unreliable": False, "title": f"{dataset}, {region}: no emulator"}
+    unreliable = not truthy(row.reliable)
+    r2, n_cells = fmt(row.cv_r2), fmt_int(row.n_cells)
+    flag = " (unreliable: its scores are withheld)" if unreliable else ""
+    return {"r2": r2, "n": n_cells, "unreliable": unreliable,
+            "title": f"{dataset}, {region}: CV R² {r2}, {n_cells} cells{flag}"}
+
+
+def _region_rows(result: RunResult, statuses: dict[str, str]) -> list[dict[str, str]]:
+    return [
+        {"region": row.region, "n_cells": fmt_int(row.n_cells), "area": fmt_int(row.area_km2),
+         "status": statuses.get(row.region, text(row.status)), "products": text(row.products).replace(",", ", ")}
+        for row in result.regions.reindex(columns=REGION_COLUMNS).itertuples(index=False)
+    ]
+
+
+def _stock_rows(result: RunResult) -> list[dict[str, str]]:
+    stocks = optional_table(result, "stocks", STOCK_COLUMNS)
+    return [{"dataset": text(r.dataset), "kind": text(r.kind), "region": text(r.region),
+             "stock": fmt(r.stock_pg, digits=1), "area": fmt_int(r.area_km2)} for r in stocks.itertuples(index=False)]
+
+
+def _provenance_rows(provenance: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for key, value in provenance.items():
+        value = jsonable(value)
+        nested = isinstance(value, (dict, list))
+        rows.append({"key": str(key), "value": json.dumps(value, indent=2) if nested else text(value),
+                     "nested": nested})
+    return rows
+
+
+def _records(table: pd.DataFrame, columns: list[str]) -> list[dict[str, str]]:
+    rows = table.reindex(columns=columns).itertuples(index=False, name=None)
+    return [{column: text(value) for column, value in zip(columns, row)} for row in rows]
