@@ -13,6 +13,7 @@ import hashlib
 import platform
 import sys
 import time
+from datetime import datetime, timezone
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -832,8 +833,15 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "dependencies": versions,
+        "run_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "definition_name": definition.name,
+        "definition_description": definition.description,
         "definition_sha256": definition.section_hash(),
+        "covariates": {
+            name: {"units": spec.units, "description": spec.description}
+            for name, spec in definition.covariates.items()
+        },
+        "cv_block_size": definition.learner.cv.block_size,
         "seeds": {"learner": definition.learner.seed},
         "regridder": definition.analysis_grid.regridder,
         "workers": workers if isinstance(workers, int) else type(workers).__name__,
