@@ -65,8 +65,8 @@ def test_nested_list_error_points_at_item(tmp_path):
 
 
 def test_unknown_score_component(tmp_path):
-    path = write_variant(tmp_path, "stock_bias: 0.15,", "stockbias: 0.15,")
-    with pytest.raises(DefinitionError, match="did you mean 'stock_bias'"):
+    path = write_variant(tmp_path, "total_stock: 0.1,", "totalstock: 0.1,")
+    with pytest.raises(DefinitionError, match="did you mean 'total_stock'"):
         load_definition(path)
 
 
@@ -114,8 +114,8 @@ def test_json_schema_is_documented():
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ("importance: 0.35,", "importance: .nan,", "scores.weights.importance"),
-        ("importance: 0.35,", "importance: .inf,", "scores.weights.importance"),
+        ("importance: 0.25,", "importance: .nan,", "scores.weights.importance"),
+        ("importance: 0.25,", "importance: .inf,", "scores.weights.importance"),
         ("delta_min: {importance: 0.05,", "delta_min: {importance: .nan,", "scores.delta_min.importance"),
         ("min_r2: 0.3", "min_r2: .nan", "learner.min_r2"),
         ("coverage_min: 0.8", "coverage_min: .nan", "scores.coverage_min"),
@@ -128,8 +128,8 @@ def test_non_finite_numbers_are_refused(tmp_path, old, new, key):
 
 
 def test_negative_delta_min_is_refused(tmp_path):
-    path = write_variant(tmp_path, "response: 0.1}", "response: -0.1}")
-    with pytest.raises(DefinitionError, match=r"scores\.delta_min: delta_min of 'response' must be >= 0"):
+    path = write_variant(tmp_path, "response: 0.1,", "response: -0.1,")
+    with pytest.raises(DefinitionError, match=r"scores\.delta_min: delta_min metric 'response' must be a finite number >= 0"):
         load_definition(path)
 
 
@@ -137,14 +137,27 @@ def test_negative_delta_min_is_refused(tmp_path):
 
 
 def test_partial_delta_min_is_completed_from_the_defaults(tmp_path):
-    path = write_variant(tmp_path, "delta_min: {importance: 0.05, response: 0.1}", "delta_min: {importance: 0.07}")
+    path = write_variant(
+        tmp_path, "delta_min: {importance: 0.05, response: 0.1, explained_variance: 0.05}", "delta_min: {importance: 0.07}"
+    )
     definition, _ = load_definition(path)
-    assert definition.scores.delta_min == {"importance": 0.07, "response": 0.1}
+    assert definition.scores.delta_min == {"importance": 0.07, "response": 0.1, "explained_variance": 0.05}
+
+
+def test_partial_weights_are_completed_from_the_defaults_and_old_names_accepted(tmp_path):
+    path = write_variant(
+        tmp_path,
+        "weights: {importance: 0.25, response: 0.25, explained_variance: 0.2, total_stock: 0.1,",
+        "weights: {importance: 0.5, stock_bias: 0.3,",
+    )
+    definition, _ = load_definition(path)
+    weights = definition.scores.weights
+    assert weights["importance"] == 0.5 and weights["total_stock"] == 0.3 and weights["response"] == 0.25
 
 
 def test_unknown_delta_min_metric_lists_the_known_ones(tmp_path):
     path = write_variant(tmp_path, "delta_min: {importance: 0.05,", "delta_min: {importanse: 0.05,")
-    with pytest.raises(DefinitionError, match="did you mean 'importance'.*known: importance, response"):
+    with pytest.raises(DefinitionError, match="did you mean 'importance'.*known: importance, response, explained_variance"):
         load_definition(path)
 
 
@@ -157,7 +170,7 @@ def test_unknown_delta_min_metric_lists_the_known_ones(tmp_path):
          r"learner\.estimator: unknown learner 'xgboost' \(known: gam, gradient_boosting\)"),
         ("  response: ale", "  response: pdp", r"learner\.response: unknown response method 'pdp' \(known: ale\)"),
         ("  scheme: whittaker", "  scheme: koppen",
-         r"regions\.scheme: unknown region scheme 'koppen' \(known: global_only, mask, whittaker\)"),
+         r"regions\.scheme: unknown region scheme 'koppen' \(known: file, global_only, mask, whittaker\)"),
         ("  lat_max: 90", "  lat_max: 90\n  regridder: auto",
          r"analysis_grid\.regridder: unknown regridder 'auto' \(known: builtin, xesmf\)"),
     ],
