@@ -43,7 +43,7 @@ METRIC_MEANINGS = {
 REASONS = {
     "model_emulator_unreliable": "the model's emulator explains too little (CV R^2 below min_r2) to read its drivers",
     "products_unreliable": "the observation products' emulators explain too little (median CV R^2 below min_r2)",
-    "products_cannot_discriminate": "the products disagree so much that a null reference scores near their ceiling",
+    "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves) lies within their spread",
     "no_observations": "no observation product covers this region",
 }
 
@@ -80,13 +80,25 @@ def response_distance(model: np.ndarray, obs: np.ndarray, obs_shares: np.ndarray
     return float(np.sum(np.asarray(obs_shares) * np.linalg.norm(model - obs, axis=1) / norms))
 
 
-def graded_score(distance: float, tolerance: float, distance_max: float, power: float) -> float:
-    """``((d_max - D) / (d_max - tolerance))^power`` between the tolerance and ``d_max``.
+def graded_score(
+    distance: float,
+    tolerance: float,
+    distance_max: float,
+    power: float,
+    null_distance: float | None = None,
+    null_score: float = 0.25,
+) -> float:
+    """Graded score of a distance: 1 within the tolerance, 0 at ``distance_max``, strictly decreasing between.
 
-    1 within the tolerance, 0 from ``distance_max`` on, and strictly
-    decreasing in between: no exponential tail where bad and very bad models
-    become equal. The slope does not depend on the tolerance, so products
-    that disagree widen the plateau of 1 but do not flatten the grading.
+    Without a null reference, ``((d_max - D) / (d_max - tolerance))^power``.
+    With one (``null_distance``, the distance of a reference that knows
+    nothing, e.g. equal driver shares), the score is anchored to it as a skill
+    score is to its reference forecast (Murphy 1988, MWR 116:2417): it falls
+    linearly from 1 at the tolerance to ``null_score`` at the null's distance,
+    then as ``null_score ((d_max - D) / (d_max - d_null))^power`` to 0 at
+    ``distance_max``. A candidate no closer than the null thus never scores
+    above ``null_score``, however much the products disagree, and bad and very
+    bad candidates stay apart (no exponential tail).
     """
     if not np.isfinite(distance):
         return float("nan")
@@ -94,7 +106,12 @@ def graded_score(distance: float, tolerance: float, distance_max: float, power: 
         return 1.0
     if distance >= distance_max or tolerance >= distance_max:
         return 0.0
-    return float(((distance_max - distance) / (distance_max - tolerance)) ** power)
+    if null_distance is None or not np.isfinite(null_distance) or null_distance <= tolerance:
+        return float(((distance_max - distance) / (distance_max - tolerance)) ** power)
+    null_distance = min(null_distance, distance_max)
+    if distance <= null_distance:
+        return float(1.0 - (1.0 - null_score) * (distance - tolerance) / (null_distance - tolerance))
+    return float(null_score * ((distance_max - distance) / (distance_max - null_distance)) ** power)
 
 
 def relative_stock_score(model_stock: float, obs_stock: float, tolerance: float) -> float:
@@ -235,9 +252,11 @@ class ScoreSettings:
     """Score weights and the constants of the score maps.
 
     ``delta_min`` floors each tolerance; ``distance_max`` and ``power`` shape
-    each graded score map (:func:`graded_score`); a driver score is withheld
-    when a null reference scores within ``discrimination_margin`` of the
-    products' ceiling.
+    each graded score map (:func:`graded_score`), whose driver maps give the
+    null reference ``null_score``; a driver score is withheld for everyone in a
+    region when the null reference lies within ``discrimination_factor`` times
+    the products' tolerance (the products cannot tell a know-nothing answer
+    from their own disagreement).
     """
 
     weights: dict[str, float]
@@ -247,7 +266,8 @@ class ScoreSettings:
     min_r2: float = 0.3
     outlier_factor: float = 3.0
     stock_ratio_limit: float = 3.0
-    discrimination_margin: float = 0.1
+    discrimination_factor: float = 1.5
+    null_score: float = 0.25
 
 
 @dataclass
@@ -284,6 +304,7 @@ class Envelope:
     field_spread: np.ndarray | None
     tolerance: dict[str, float]
     spatial_agreement: float
+    null_distance: dict[str, float] = field(default_factory=dict)
     withheld: dict[str, str] = field(default_factory=dict)
     flags: list[dict] = field(default_factory=list)
 
@@ -379,7 +400,7 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     withheld: dict[str, str] = {}
     if not products:
         withheld = {c: "no_observations" for c in COMPONENTS}
-        return Envelope(region, [], [], [], None, None, float("nan"), None, None, {}, float("nan"), withheld)
+        return Envelope(region, [], [], [], None, None, float("nan"), None, None, {}, float("nan"), withheld=withheld)
 
     stock_outliers = _stock_outliers(region, products, settings)
     flags += [_flag(p, region.name, "suspect_units", d) for p, d in stock_outliers.items()]
@@ -400,18 +421,28 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     tolerance["total_stock"] = _loo_scalar_tolerance(stocks, 0.0, relative=True)
 
     stack = np.stack([region.fields[p] for p in stock_products])
+    shares = np.mean([explained[p].shares for p in driver_products], axis=0)
+    curves = np.mean([explained[p].curves for p in driver_products], axis=0)
+    null_distance = {
+        "importance": float(total_variation(np.full_like(shares, 1.0 / len(shares)), shares)),
+        "response": response_distance(np.zeros_like(curves), curves, shares),
+    }
+    for metric, distance in null_distance.items():
+        if metric not in withheld and distance < settings.discrimination_factor * tolerance[metric]:
+            withheld[metric] = "products_cannot_discriminate"
     envelope = Envelope(
         region=region,
         products=products,
         driver_products=driver_products,
         stock_products=stock_products,
-        shares=np.mean([explained[p].shares for p in driver_products], axis=0),
-        curves=np.mean([explained[p].curves for p in driver_products], axis=0),
+        shares=shares,
+        curves=curves,
         cv_r2=float(np.mean(list(r2.values()))),
         centre_field=np.mean(stack, axis=0),
         field_spread=np.std(stack, axis=0),
         tolerance=tolerance,
         spatial_agreement=_spatial_agreement(region, stock_products),
+        null_distance=null_distance,
         withheld=withheld,
         flags=flags,
     )
@@ -485,7 +516,8 @@ def _driver_scores(explained: Explained | None, envelope: Envelope, settings: Sc
     return {
         **{
             metric: graded_score(
-                distance, envelope.tolerance[metric], settings.distance_max[metric], settings.power[metric]
+                distance, envelope.tolerance[metric], settings.distance_max[metric], settings.power[metric],
+                envelope.null_distance.get(metric), settings.null_score,
             )
             for metric, distance in distances.items()
         },
@@ -551,9 +583,7 @@ def score_region(region: RegionData, models: list[str], settings: ScoreSettings)
     """Score every model, every product (the ceiling) and the null reference in one region.
 
     All are scored against the same :class:`Envelope`, so a copy of a product
-    scores exactly what that product's ceiling row says. A driver component is
-    withheld for everyone when the null reference scores within
-    ``discrimination_margin`` of the median product ceiling.
+    scores exactly what that product's ceiling row says.
     """
     envelope = build_envelope(region, settings)
     out = RegionScores(flags=list(envelope.flags))
@@ -561,9 +591,6 @@ def score_region(region: RegionData, models: list[str], settings: ScoreSettings)
     def scored(name: str) -> tuple[dict, dict]:
         return score_candidate(Candidate(region.explained.get(name), region.fields.get(name)), envelope, settings)
 
-    ceilings = {p: scored(p) for p in envelope.products}
-    null_scores, _ = score_candidate(null_candidate(envelope), envelope, settings)
-    _withhold_indiscriminate(envelope, ceilings, null_scores, settings)
     ceilings = {p: scored(p) for p in envelope.products}
     null_scores, _ = score_candidate(null_candidate(envelope), envelope, settings)
     for product, (scores, _) in ceilings.items():
@@ -579,16 +606,6 @@ def score_region(region: RegionData, models: list[str], settings: ScoreSettings)
         ]
     out.stocks += _stock_rows(region, envelope, models)
     return out
-
-
-def _withhold_indiscriminate(envelope: Envelope, ceilings: dict, null_scores: dict, settings: ScoreSettings) -> None:
-    for component in DRIVER_COMPONENTS:
-        if component in envelope.withheld:
-            continue
-        ceiling = [scores[component] for product, (scores, _) in ceilings.items() if product in envelope.driver_products]
-        ceiling = [c for c in ceiling if np.isfinite(c)]
-        if ceiling and null_scores[component] >= np.median(ceiling) - settings.discrimination_margin:
-            envelope.withheld[component] = "products_cannot_discriminate"
 
 
 def _rows(key: str, name: str, region: str, scores: dict) -> list[dict]:

@@ -112,6 +112,7 @@ __all__ = [
     "STRONGEST_DRIVERS",
     "add_copy_model",
     "make_world",
+    "planted_shares",
     "truth_ln_soc",
 ]
 
@@ -280,6 +281,31 @@ def _components(temperature, precipitation, npp, clay, cn_ratio, wetland) -> dic
         "npp": coef["npp"] * np.log(npp / (npp + NPP_HALF_SATURATION)),
         "precipitation": coef["precipitation"] * np.log(np.maximum(precipitation, 1.0) / PRECIPITATION_REF),
     }
+
+
+def planted_shares(covariates: dict, weights: np.ndarray) -> dict:
+    """The planted importance shares of the observed process over a set of cells.
+
+    The process is additive, so the exact SHAP value of a covariate is its
+    component minus the component's weighted mean; the planted share of a
+    covariate is its mean absolute SHAP value, normalised to sum to 1 (what
+    the benchmark's explain stage estimates).
+
+    Parameters
+    ----------
+    covariates : dict of str to ndarray
+        The six covariates (canonical units) on the cells.
+    weights : ndarray
+        Cell weights (area x land fraction).
+    """
+    parts = _components(**{name: np.asarray(covariates[name], float) for name in COVARIATES})
+    weights = np.asarray(weights, float)
+    mean_abs = {
+        name: float(np.average(np.abs(part - np.average(part, weights=weights)), weights=weights))
+        for name, part in parts.items()
+    }
+    total = sum(mean_abs.values())
+    return {name: value / total for name, value in mean_abs.items()}
 
 
 def truth_ln_soc(temperature, precipitation, npp, clay, cn_ratio, wetland) -> np.ndarray:
