@@ -82,14 +82,10 @@ def _fields(grid, seed: int) -> dict:
     return {"reference": reference, "models": models, "uncertainty": 0.2 * reference}
 
 
-def build_cases(resolution: float = 2.0, seed: int = 0, land_fraction: np.ndarray | None = None) -> tuple:
-    """Return the grid and the list of :class:`Case` of the benchmark.
-
-    ``land_fraction`` (0..1 per cell) defaults to real coastlines; tests may pass
-    a cheaper one.
-    """
+def build_cases(resolution: float = 2.0, seed: int = 0) -> tuple:
+    """Return the grid and the list of :class:`Case` of the benchmark (real coastlines)."""
     grid = synth._make_grid(resolution, resolution)
-    land_fraction = synth._land_fraction(grid) if land_fraction is None else land_fraction
+    land_fraction = synth._land_fraction(grid)
     fields = _fields(grid, seed)
     cases = []
     for weighting in WEIGHTINGS:
@@ -171,9 +167,9 @@ def ilamb3_score(grid, case: Case) -> float:
 # ------------------------------------------------------------ report
 
 
-def compare(resolution: float = 2.0, seed: int = 0, land_fraction: np.ndarray | None = None) -> list[dict]:
+def compare(resolution: float = 2.0, seed: int = 0) -> list[dict]:
     """Score every case with both tools; one dict per case."""
-    grid, cases = build_cases(resolution, seed, land_fraction)
+    grid, cases = build_cases(resolution, seed)
     rows = []
     for case in cases:
         ours, theirs = socbench_score(case), ilamb3_score(grid, case)
