@@ -321,7 +321,7 @@ class CVSpec(_Strict):
     block_size_min: float = Field(10.0, gt=0, le=90, description="Smallest automatic block edge (degrees).")
     block_size_max: float = Field(60.0, gt=0, le=180, description="Largest automatic block edge (degrees).")
     block_range_factor: float = Field(
-        1.5, ge=1.0, le=5.0, description="Automatic block edge as a multiple of the autocorrelation range."
+        2.0, ge=1.0, le=5.0, description="Automatic block edge as a multiple of the autocorrelation range."
     )
 
     @field_validator("block_size")

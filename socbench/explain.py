@@ -89,7 +89,11 @@ def ale_curves(estimator, X, weight, grids: np.ndarray, min_points: int = 5) -> 
     Returns
     -------
     ndarray, shape (p, K)
-        Curve values in units of the target (ln SOC), weighted-mean zero.
+        Curve values in units of the target (ln SOC), centred to mean zero
+        over the K grid points. The grid is the region's pooled observed
+        quantiles, shared by every dataset, so this centring is the same for
+        all of them; centring on each dataset's own weighted distribution would
+        shift curves of the same response apart.
     """
     n_features, n_points = grids.shape
     curves = np.zeros((n_features, n_points))

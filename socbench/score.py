@@ -266,7 +266,7 @@ class ScoreSettings:
     min_r2: float = 0.3
     outlier_factor: float = 3.0
     stock_ratio_limit: float = 3.0
-    discrimination_factor: float = 1.5
+    discrimination_factor: float = 1.25
     null_score: float = 0.25
 
 

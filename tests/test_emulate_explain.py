@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from socbench.emulate import cross_validated_r2, make_learner, spatial_blocks, weighted_r2
+from socbench.emulate import (
+    block_size_from_data,
+    correlation_range,
+    cross_validated_r2,
+    make_learner,
+    spatial_blocks,
+    weighted_r2,
+)
 from socbench.errors import DefinitionError
 from socbench.explain import EmulationTask, ale_curves, run_emulation
 
@@ -21,7 +28,8 @@ def make_task(y_shift: float = 0.0, estimator: str = "gradient_boosting", explai
     return EmulationTask(
         dataset="d", region="r", X=X, y=y + y_shift, weight=rng.uniform(0.5, 1.5, n), lat=lat, lon=lon,
         grids=grids, estimator=estimator, params={} if estimator == "gam" else {"max_iter": 80},
-        explainer=explainer, response="ale", block_size=10.0, folds=3, bootstraps=2,
+        explainer=explainer, response="ale", block_size=10.0, block_size_min=10.0, block_size_max=60.0,
+        block_range_factor=1.5, folds=3, bootstraps=2,
         max_explain_cells=800, seed=7,
     )
 
@@ -31,7 +39,6 @@ def test_planted_importance_order_is_recovered(estimator):
     result = run_emulation(make_task(estimator=estimator))
     assert list(np.argsort(-result.shares)) == [0, 1, 2, 3]
     assert result.cv_r2 > 0.9
-    assert result.shares.sum() == pytest.approx(1.0)
     assert result.boot_shares.shape == (2, 4) and result.boot_curves.shape == (2, 4, 10)
 
 
@@ -61,6 +68,47 @@ def test_ale_curves_recover_shapes():
     slopes = np.diff(curves[1]) / np.diff(task.grids[1])
     assert slopes[len(slopes) // 2] > slopes[0]  # ... steepest in the middle
     assert np.ptp(curves[3]) < 0.1  # irrelevant covariate: flat
+
+
+def test_ale_centring_does_not_depend_on_the_datasets_weights():
+    """Curves are centred on the shared grid (unweighted over its points), so two datasets with
+    the same response but different spatial weights get the same curve, not curves shifted apart."""
+    task = make_task(estimator="gam")
+    model = make_learner("gam", {}, 0).fit(task.X, task.y, sample_weight=task.weight)
+    skewed = np.where(task.X[:, 0] > 0, 5.0, 0.2)
+    np.testing.assert_allclose(
+        ale_curves(model, task.X, skewed, task.grids)[0], ale_curves(model, task.X, task.weight, task.grids)[0],
+        atol=0.05,
+    )
+    assert abs(ale_curves(model, task.X, skewed, task.grids)[0].mean()) < 1e-12
+
+
+def _field_on_sphere(wavenumber: float, n: int = 1500, seed: int = 0):
+    from socbench import synth
+
+    rng = np.random.default_rng(seed)
+    lat = np.degrees(np.arcsin(rng.uniform(-0.85, 1.0, n)))
+    lon = rng.uniform(-180, 180, n)
+    values = synth._smooth_field(seed, f"range{wavenumber}", lat, lon, wavenumbers=(wavenumber, wavenumber + 1))
+    return values, lat, lon
+
+
+def test_correlation_range_grows_with_the_size_of_the_features():
+    rng = np.random.default_rng(1)
+    short = correlation_range(*_field_on_sphere(14.0), rng)
+    long = correlation_range(*_field_on_sphere(3.0), rng)
+    white = correlation_range(rng.normal(size=1500), *_field_on_sphere(3.0)[1:], rng)
+    assert white <= 2.5 < short < long
+    assert long >= 25
+
+
+def test_block_size_follows_the_range_within_its_limits():
+    values, lat, lon = _field_on_sphere(3.0)
+    rng = np.random.default_rng(2)
+    size = block_size_from_data(values, lat, lon, rng, 10.0, 60.0)
+    assert size == float(np.clip(np.ceil(1.5 * correlation_range(values, lat, lon, np.random.default_rng(2))), 10, 60))
+    assert block_size_from_data(np.random.default_rng(3).normal(size=len(lat)), lat, lon, rng, 10.0, 60.0) == 10.0
+    assert block_size_from_data(values, lat, lon, rng, 10.0, 20.0) == 20.0
 
 
 def test_spatial_blocks_and_cv():

@@ -13,10 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from socbench import synth
 from socbench.synth import STRONGEST_DRIVERS
 
 DEMO_MODELS = ["SYN-FAITHFUL", "SYN-TEMPNPP", "SYN-DOUBLE", "SYN-UNRELATED"]
-DRIVER_METRICS = ["importance", "response", "importance_kendall_tau", "importance_distance", "response_distance"]
+DRIVER_METRICS = [
+    "importance", "response", "explained_variance", "importance_kendall_tau", "importance_distance",
+    "response_distance", "explained_variance_distance", "model_cv_r2",
+]
 
 
 def score(result, model, metric, region="global") -> float:
@@ -39,28 +43,46 @@ def test_no_failures(demo_result):
 
 def test_faithful_model_has_the_best_driver_scores(demo_result):
     for metric in ("importance", "response"):
-        best = max(score(demo_result, m, metric) for m in DEMO_MODELS)
+        best = np.nanmax([score(demo_result, m, metric) for m in DEMO_MODELS])
         assert score(demo_result, "SYN-FAITHFUL", metric) >= best - 1e-9, metric
 
 
 def test_temperature_npp_model_is_right_in_stock_for_the_wrong_reasons(demo_result):
     faithful, tempnpp = "SYN-FAITHFUL", "SYN-TEMPNPP"
     assert score(demo_result, faithful, "importance") - score(demo_result, tempnpp, "importance") >= 0.2
-    assert score(demo_result, tempnpp, "stock_bias") >= score(demo_result, faithful, "stock_bias") - 1e-9
+    assert score(demo_result, tempnpp, "total_stock") >= score(demo_result, faithful, "total_stock") - 1e-9
 
 
 def test_double_stock_model_is_right_for_the_right_reasons_but_wrong_in_stock(demo_result):
-    assert score(demo_result, "SYN-DOUBLE", "stock_bias") < 0.6
-    assert score(demo_result, "SYN-FAITHFUL", "stock_bias") > 0.9
+    for metric in ("total_stock", "ilamb_bias"):
+        assert score(demo_result, "SYN-DOUBLE", metric) < 0.6
+        assert score(demo_result, "SYN-FAITHFUL", metric) > 0.9
     assert abs(score(demo_result, "SYN-DOUBLE", "importance") - score(demo_result, "SYN-FAITHFUL", "importance")) <= 0.1
 
 
-def test_unrelated_model_scores_lowest_on_drivers(demo_result):
+def test_unrelated_model_is_not_read_as_agreement(demo_result):
+    """Its global driver scores are withheld (its emulator explains too little), never shown as 1."""
+    assessments = demo_result.assessments
+    rows = assessments[(assessments.model == "SYN-UNRELATED") & (assessments.region == "global")]
+    withheld = rows[rows.status == "withheld"]
+    assert set(withheld.metric) == {"importance", "response"}
+    assert set(withheld.reason) == {"model_emulator_unreliable"}
+    assert np.isnan(score(demo_result, "SYN-UNRELATED", "importance"))
     others = [m for m in DEMO_MODELS if m != "SYN-UNRELATED"]
+    assert score(demo_result, "SYN-UNRELATED", "explained_variance") < min(
+        score(demo_result, m, "explained_variance") for m in others
+    )
+    assert score(demo_result, "SYN-UNRELATED", "response_distance") > max(
+        score(demo_result, m, "response_distance") for m in others
+    )
+
+
+def test_unrelated_model_scores_as_agreement_in_no_region(demo_result):
     for metric in ("importance", "response"):
-        assert score(demo_result, "SYN-UNRELATED", metric) <= min(score(demo_result, m, metric) for m in others)
-    for metric in ("importance_distance", "response_distance"):
-        assert score(demo_result, "SYN-UNRELATED", metric) > max(score(demo_result, m, metric) for m in others)
+        scores = demo_result.score_matrix(metric).loc["SYN-UNRELATED"].dropna()
+        assert (scores <= 0.5).all(), (metric, scores.round(3).to_dict())
+    overall = demo_result.score_matrix("overall")
+    assert (overall.loc["SYN-UNRELATED"] < overall.loc["SYN-FAITHFUL"]).all()
 
 
 def test_unrelated_model_emulator_is_flagged(demo_result):
@@ -83,13 +105,29 @@ def test_copy_of_an_observation_product_scores_about_one(demo_result):
     assert score(demo_result, "OBS-COPY", "response") >= 0.95
 
 
+def test_copy_of_a_product_never_beats_its_ceiling_beyond_bootstrap_noise(demo_result):
+    """The ceiling is the comparison a model gets: the copy is scored against the same envelope."""
+    ceiling = demo_result.ceiling
+    hwsd = ceiling[ceiling["product"] == "HWSD-like"].set_index(["region", "metric"])["value"]
+    copy = demo_result.scores[demo_result.scores.model == "OBS-COPY"].set_index(["region", "metric"])["value"]
+    emulators = demo_result.importances
+    noise = emulators[emulators.dataset == "HWSD-like"].eval("share_high - share_low").max()
+    compared = 0
+    for key in copy.index.intersection(hwsd.index):
+        if key[1] in ("overall", "importance", "response", "explained_variance") and np.isfinite(copy[key] + hwsd[key]):
+            compared += 1
+            assert copy[key] <= hwsd[key] + noise, (key, copy[key], hwsd[key], noise)
+    assert compared >= 20
+
+
 def test_leave_one_out_ceiling_reported_for_every_product(demo_result):
     ceiling = demo_result.ceiling
     regions = demo_result.regions.set_index("region")
     for region, products in regions["products"].items():
         for product in filter(None, (p.strip() for p in products.split(","))):
             rows = ceiling[(ceiling["product"] == product) & (ceiling.region == region)]
-            assert set(rows.metric) >= {"overall", "importance", "response", "stock_bias", "spatial_distribution"}
+            assert set(rows.metric) >= {"overall", "importance", "response", "explained_variance", "total_stock",
+                                        "ilamb_bias", "spatial_distribution"}
             assert rows.value.notna().any()
     assert {"HWSD-like", "SoilGrids-like", "GSOCmap-like"} <= set(ceiling[ceiling.region == "global"]["product"])
     # the circumpolar product joins only northern regions
@@ -105,22 +143,41 @@ def test_driver_scores_do_not_change_when_soc_is_multiplied_by_a_constant(demo_r
     assert len(faithful) > 20
     np.testing.assert_allclose(scaled.loc[faithful.index].values, faithful.values, atol=1e-6)
     # ... while its stock is 4 times larger, which the stock score sees
-    assert score(demo_result, "SCALED", "stock_bias") < 0.2 < score(demo_result, "SYN-FAITHFUL", "stock_bias")
+    assert score(demo_result, "SCALED", "total_stock") < 0.2 < score(demo_result, "SYN-FAITHFUL", "total_stock")
 
 
-def test_every_score_is_between_zero_and_one(demo_result):
-    scores = demo_result.scores
-    bounded = scores[scores.metric.isin(["overall", "importance", "response", "stock_bias", "spatial_distribution"])]
-    values = bounded["value"].dropna()
-    assert len(values) > 100
-    assert ((values >= 0) & (values <= 1)).all()
+def planted_top_drivers(demo_result) -> dict:
+    """Per region, the planted strongest driver where it leads the second by at least 0.1."""
+    context = demo_result.reference.context
+    covariates = dict(zip(context.covariate_names, context.obs_covariates))
+    identifiable = {}
+    for region, mask in context.regions.items():
+        cells = mask & (context.weight > 0)
+        shares = synth.planted_shares({name: values[cells] for name, values in covariates.items()}, context.weight[cells])
+        ranked = sorted(shares, key=shares.get, reverse=True)
+        if shares[ranked[0]] - shares[ranked[1]] >= 0.1:
+            identifiable[region] = ranked[0]
+    return identifiable
+
+
+def test_planted_per_biome_drivers_are_recovered_where_identifiable(demo_result):
+    """The world plants, biome by biome, which driver dominates (the additive process's exact SHAP shares)."""
+    planted = planted_top_drivers(demo_result)
+    assert len(planted) >= 4
+    importances = demo_result.importances
+    observations = importances[importances.kind == "observation"]
+    for region, driver in planted.items():
+        mean = observations[observations.region == region].groupby("covariate")["share"].mean()
+        assert mean.idxmax() == driver, (region, driver, mean.round(2).to_dict())
 
 
 def test_demo_scores_regression(demo_result, dataframe_regression):
     """Any change of a demo score shows up here; regenerate with --force-regen and explain it."""
     scores = demo_result.scores[demo_result.scores.model.isin(DEMO_MODELS)]
     ceiling = demo_result.ceiling.rename(columns={"product": "model"}).assign(model=lambda t: "ceiling:" + t.model)
-    table = pd.concat([scores, ceiling], ignore_index=True)
+    nulls = demo_result.nulls.rename(columns={"reference": "model"}).assign(model=lambda t: "null:" + t.model)
+    table = pd.concat([scores, ceiling, nulls], ignore_index=True)
     table = table.sort_values(["model", "region", "metric"]).reset_index(drop=True)
     table["value"] = table["value"].astype(float)
-    dataframe_regression.check(table, default_tolerance={"atol": 1e-6, "rtol": 0})
+    # 1e-3: survives dependency upgrades; a scoring change moves scores by more
+    dataframe_regression.check(table, default_tolerance={"atol": 1e-3, "rtol": 0})
