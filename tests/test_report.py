@@ -22,31 +22,36 @@ from socbench.errors import InputDataError, SocbenchError
 from socbench.report import baseline as baseline_module
 from socbench.report import model_page, pagedata, values
 from socbench.report import write as write_module
-from socbench.report.tables import reason_text
+from socbench.report.tables import flag_text, null_label, reason_text
 from socbench.results import (
+    ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
     EMULATOR_COLUMNS,
     FAILURE_COLUMNS,
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
     RESPONSE_COLUMNS,
     SCORE_COLUMNS,
+    SKIPPED_COLUMNS,
+    STOCK_COLUMNS,
 )
 
 try:
     from fake_result import (
-        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAG, PRODUCTS, REGIONS,
-        WITHHELD, make_fake_result,
+        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAGS, PRODUCTS, REGIONS,
+        SKIPPED, WITHHELD, make_fake_result,
     )
 except ImportError:  # tests collected as a package
     from tests.fake_result import (
-        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAG, PRODUCTS, REGIONS,
-        WITHHELD, make_fake_result,
+        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAGS, PRODUCTS, REGIONS,
+        SKIPPED, WITHHELD, make_fake_result,
     )
 
 EXPECTED_FILES = [
     "index.html", "compare.html", "scores.json", "scores.csv", "ceiling.csv", "importances.csv", "responses.csv",
     "envelope_importance.csv", "envelope_response.csv", "emulators.csv", "regions.csv", "failures.csv",
-    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "provenance.json",
+    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "skipped.csv", "provenance.json",
     "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js",
 ]
 CSV_COLUMNS = {
@@ -57,10 +62,11 @@ CSV_COLUMNS = {
     "emulators.csv": EMULATOR_COLUMNS,
     "regions.csv": REGION_COLUMNS,
     "failures.csv": FAILURE_COLUMNS,
-    "assessments.csv": ["model", "region", "metric", "status", "reason"],
-    "nulls.csv": ["reference", "region", "metric", "value"],
-    "product_flags.csv": ["product", "region", "flag", "detail"],
-    "stocks.csv": ["dataset", "kind", "region", "stock_pg", "area_km2"],
+    "assessments.csv": ASSESSMENT_COLUMNS,
+    "nulls.csv": NULL_COLUMNS,
+    "product_flags.csv": PRODUCT_FLAG_COLUMNS,
+    "stocks.csv": STOCK_COLUMNS,
+    "skipped.csv": SKIPPED_COLUMNS,
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 NASTY_NAMES = [
@@ -196,7 +202,7 @@ def test_ceiling_and_null_rows_in_every_table(index_html):
         for product in PRODUCTS:
             assert f"ceiling: {product}" in references
         for reference in NULL_REFERENCES:
-            assert f">{reference}</th>" in references
+            assert f">{null_label(reference)}</th>" in references
 
 
 def test_regions_in_display_order(index_html):
@@ -215,7 +221,9 @@ def test_product_flags_and_unused_products_warned(tmp_path):
     text = report.write_report(result, tmp_path / "r").read_text(encoding="utf-8")
     warnings = re.search(r'<section class="alert warnings".*?</section>', text, re.S).group(0)
     assert "NCSCD-like" in warnings and "used in no region" in warnings
-    assert str(escape(PRODUCT_FLAG[3])) in warnings
+    for product, region, flag, detail in PRODUCT_FLAGS:
+        row = re.search(rf"<tr><td>{region}</td><th scope=\"row\">{product}</th>.*?</tr>", warnings).group(0)
+        assert str(escape(flag_text(flag))) in row and str(escape(detail)) in row
     assert "used in no region" in report.summary_table(result)
 
 
@@ -272,7 +280,7 @@ def test_every_page_shows_run_date_hash_and_version(out_dir, result):
     for page in _html_pages(out_dir):
         text = page.read_text(encoding="utf-8")
         assert result.provenance["run_date"] in text, page.name
-        assert result.provenance["definition_hash"] in text, page.name
+        assert result.provenance["definition_sha256"] in text, page.name
         assert f"socbench {result.provenance['socbench_version']}" in text, page.name
 
 
@@ -321,7 +329,7 @@ def test_scores_json_is_cmec_bundle(out_dir, result):
     assert list(dimensions["model"]) == MODELS
     assert set(dimensions["region"]) == set(REGIONS)
     assert set(METRICS) <= set(dimensions["metric"])
-    assert bundle["PROVENANCE"]["definition_hash"] == result.provenance["definition_hash"]
+    assert bundle["PROVENANCE"]["definition_sha256"] == result.provenance["definition_sha256"]
     _assert_nesting(bundle["RESULTS"], structure, dimensions)
 
 
@@ -556,16 +564,6 @@ def test_stocks_csv_from_the_stocks_table(out_dir, result):
     written = pd.read_csv(out_dir / "stocks.csv")
     np.testing.assert_array_equal(written["stock_pg"].to_numpy(), result.stocks["stock_pg"].to_numpy())
     assert list(written["dataset"]) == list(result.stocks["dataset"])
-
-
-def test_result_without_new_tables_still_renders(tmp_path):
-    result = make_fake_result()
-    for name in ("assessments", "nulls", "product_flags", "stocks"):
-        delattr(result, name) if name in vars(result) else setattr(result, name, None)
-    out = tmp_path / "r"
-    report.write_report(result, out)
-    assert list(pd.read_csv(out / "stocks.csv").columns) == CSV_COLUMNS["stocks.csv"]
-    assert 'class="score withheld"' not in (out / "index.html").read_text(encoding="utf-8")
 
 
 # ---------------------------------------------------------------- baseline and comparison
