@@ -213,7 +213,10 @@ def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) 
         (product, region, metric, float(rng.uniform(0.5, 1.0)))
         for product, region, metric in itertools.product(products, regions, METRICS)
     ]
-    return pd.DataFrame(rows, columns=CEILING_COLUMNS)
+    table = pd.DataFrame(rows, columns=CEILING_COLUMNS)
+    skipped = (table["product"] == SKIPPED[0]) & (table["region"] == SKIPPED[2])
+    table.loc[skipped, "value"] = np.nan  # a product not emulated in a region has no ceiling there
+    return table
 
 
 def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
