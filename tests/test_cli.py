@@ -22,7 +22,7 @@ def test_run_writes_a_complete_scorecard(tmp_path, small_world, small_definition
         assert (out / name).is_file(), name
     scores = pd.read_csv(out / "scores.csv")
     assert list(scores.columns) == ["model", "region", "metric", "value"]
-    assert {"overall", "importance", "response", "stock_bias", "spatial_distribution"} <= set(scores.metric)
+    assert {"overall", "importance", "response", "total_stock", "spatial_distribution"} <= set(scores.metric)
     assert "global" in set(scores.region)
     assert set(scores.model) == {"SYN-FAITHFUL", "SYN-TEMPNPP", "SYN-DOUBLE", "SYN-UNRELATED"}
     importances = pd.read_csv(out / "importances.csv")
