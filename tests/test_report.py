@@ -797,7 +797,9 @@ def test_summary_marks_withheld_scores_and_lists_null_and_skipped():
     for title in ("importance", "response", "explained_v", "total_stock", "ilamb_bias", "spatial_dis"):
         assert title in header
     assert "null reference" in components
-    assert f"Not scored for coverage (1" in text and SKIPPED[0] in text
+    assert "Not scored for coverage (1;" in text and SKIPPED[0] in text
+    for product, region, flag, _ in PRODUCT_FLAGS:
+        assert f"Warning: product {product} flagged {flag} in 1 region(s): {region}" in text
 
 
 # ---------------------------------------------------------------- a real pipeline result

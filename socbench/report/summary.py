@@ -14,7 +14,7 @@ from .values import fmt, text
 
 _SUMMARY_COLUMNS = 6  # regions per block of the terminal summary
 _SKIPPED_SHOWN = 5  # (dataset, region) pairs listed; the rest are counted
-_FLAG_REGIONS_SHOWN = 3
+_FLAG_REGIONS_SHOWN = 2
 
 
 def summary_table(result: RunResult) -> str:
@@ -92,13 +92,13 @@ def _notice_lines(result: RunResult) -> list[str]:
 
 
 def _flag_lines(result: RunResult) -> list[str]:
-    """One warning per flagged (product, flag), naming the first few regions."""
+    """One warning per flagged (product, flag), naming the first regions."""
     lines = []
     for (product, flag), group in result.product_flags.groupby(["product", "flag"], sort=False):
-        regions = [text(r) for r in group["region"]]
+        regions = [_shorten(text(r), 24) for r in group["region"]]
         named = ", ".join(regions[:_FLAG_REGIONS_SHOWN]) + (", ..." if len(regions) > _FLAG_REGIONS_SHOWN else "")
-        lines.append(f"Warning: observation product {text(product)} flagged {text(flag)} in {len(regions)} "
-                     f"region(s) ({named}); details in product_flags.csv.")
+        lines.append(f"Warning: product {_shorten(text(product), 30)} flagged {text(flag)} in {len(regions)} "
+                     f"region(s): {named} (product_flags.csv)")
     return lines
 
 
@@ -109,8 +109,8 @@ def _skipped_lines(result: RunResult) -> list[str]:
         return []
     lines = [f"Not scored for coverage ({len(skipped)}; all in skipped.csv):"]
     for row in skipped.head(_SKIPPED_SHOWN).itertuples(index=False):
-        lines.append(f"  {_shorten(text(row.dataset), 30)} [{text(row.kind)}] in {_shorten(text(row.region), 30)}: "
-                     f"{_shorten(' '.join(text(row.reason).split()), 60)}")
+        lines.append(f"  {_shorten(text(row.dataset), 24)} [{text(row.kind)}] in {_shorten(text(row.region), 24)}: "
+                     f"{_shorten(' '.join(text(row.reason).split()), 80)}")
     if len(skipped) > _SKIPPED_SHOWN:
         lines.append(f"  ... and {len(skipped) - _SKIPPED_SHOWN} more")
     return lines + [""]
