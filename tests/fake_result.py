@@ -2,11 +2,10 @@
 
 Three models (one with a hostile name), two observation products, three
 regions, three covariates, 10 x 20 difference maps and one failed dataset.
-It follows the result contract of the scoring rework (notes/CONTRACT.md):
-six components, diagnostics, and the ``assessments`` (withheld scores with
-reason codes), ``nulls``, ``product_flags`` and ``stocks`` tables, set as
-attributes so that the fake works with and without those RunResult fields.
-Everything is derived from a seeded generator, so the result is reproducible.
+It has the tables of :class:`~socbench.results.RunResult` with their real
+columns: the six components and the diagnostics, the ``assessments``
+(withheld scores with reason codes), ``nulls``, ``product_flags``, ``stocks``
+and ``skipped`` tables. Everything is derived from a seeded generator, so the result is reproducible.
 """
 
 from __future__ import annotations
@@ -17,16 +16,25 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from socbench.score import NULL_REFERENCE
+
 from socbench.results import (
+    ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
+    COMPONENTS,
     EMULATOR_COLUMNS,
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
     FAILURE_COLUMNS,
     IMPORTANCE_COLUMNS,
+    METRICS,
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
     RESPONSE_COLUMNS,
     SCORE_COLUMNS,
+    SKIPPED_COLUMNS,
+    STOCK_COLUMNS,
     RunResult,
     empty_table,
 )
@@ -38,12 +46,9 @@ REGIONS = ["global", "Tropical forest", "Tundra"]
 COVARIATES = ["temperature", "precipitation", "clay"]
 N_POINTS = 8
 FAILURE = ("BadModel", "model", "cSoil has units 'K', expected kg m-2 <b>not bold</b>")
-#: The components of the result contract.
-COMPONENTS = ("importance", "response", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution")
-METRICS = ("overall",) + COMPONENTS
-DIAGNOSTICS = ("importance_distance", "response_distance", "importance_kendall_tau", "overall_components",
-               "model_cv_r2")
-NULL_REFERENCES = ["null:uniform-shares", "null:flat-response"]
+DIAGNOSTICS = ("importance_distance", "response_distance", "explained_variance_distance", "importance_kendall_tau",
+               "overall_components", "model_cv_r2")
+NULL_REFERENCES = [NULL_REFERENCE]
 #: (model index, region index, components, reason): scores withheld in the fake.
 WITHHELD = [
     (1, -1, ("importance", "response", "explained_variance"), "model_emulator_unreliable"),
@@ -54,7 +59,14 @@ COVARIATE_INFO = {
     "precipitation": {"units": "mm yr-1", "description": "Mean annual precipitation"},
     "clay": {"units": "percent", "description": "Topsoil clay content"},
 }
-PRODUCT_FLAG = ("NCSCD-like", "Tundra", "suspect_units", "median stock 1000 times the other products'")
+PRODUCT_FLAGS = [
+    ("NCSCD-like", "Tundra", "suspect_units", "stock 1000 times the median of the other products'"),
+    ("HWSD-like", "Tropical forest", "outlier", "driver shares far from every other product's"),
+]
+#: A (dataset, kind, region, reason) row of the ``skipped`` table.
+SKIPPED = ("NCSCD-like", "observation", "Tropical forest", "covers 12% of Tropical forest, below scores.coverage_min 0.8")
+NONFINITE_CELLS = {"covariate:temperature": 0, "CESM2": 17, "HWSD-like": 0}
+INPUT_NOTES = ["CESM2/cSoil: 17 infinite value(s) masked as missing"]
 
 
 def make_fake_result(
@@ -112,17 +124,23 @@ def make_fake_result(
         covariates=list(covariates),
         provenance={
             "socbench_version": "0.1.0",
-            "definition_hash": "3f2a9c0d5e",
+            "definition_sha256": "3f2a9c0d5e",
             "run_date": "2024-05-01T12:00:00+00:00",
+            "definition_description": "A fake benchmark: three models against two products.",
             "seeds": {"bootstrap": 1234, "cv": 99},
             "inputs": {"HWSD-like": "sha256:ab12", "CESM2": "sha256:cd34"},
             "covariates": {name: COVARIATE_INFO[name] for name in covariates if name in COVARIATE_INFO},
+            "nonfinite_cells": dict(NONFINITE_CELLS),
+            "input_notes": list(INPUT_NOTES),
         },
     )
     result.assessments = _assessments(models, regions, withheld)
     result.nulls = _nulls(rng, regions)
-    result.product_flags = pd.DataFrame([PRODUCT_FLAG], columns=["product", "region", "flag", "detail"])
+    result.product_flags = pd.DataFrame(
+        [flag for flag in PRODUCT_FLAGS if flag[0] in products and flag[1] in regions], columns=PRODUCT_FLAG_COLUMNS)
     result.stocks = _stocks(rng, datasets, regions)
+    result.skipped = pd.DataFrame([SKIPPED] if SKIPPED[0] in products and SKIPPED[2] in regions else [],
+                                  columns=SKIPPED_COLUMNS)
     if region_without_observations:
         _add_region_without_observations(result, region_without_observations)
     return result
@@ -142,19 +160,19 @@ def _assessments(models: list[str], regions: list[str], withheld: dict) -> pd.Da
     rows = [(model, region, metric, "withheld" if (model, region, metric) in withheld else "scored",
              withheld.get((model, region, metric), ""))
             for model, region, metric in itertools.product(models, regions, COMPONENTS)]
-    return pd.DataFrame(rows, columns=["model", "region", "metric", "status", "reason"])
+    return pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS)
 
 
 def _nulls(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
     rows = [(reference, region, metric, float(rng.uniform(0.0, 0.35)))
             for reference, region, metric in itertools.product(NULL_REFERENCES, regions, METRICS)]
-    return pd.DataFrame(rows, columns=["reference", "region", "metric", "value"])
+    return pd.DataFrame(rows, columns=NULL_COLUMNS)
 
 
 def _stocks(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
     rows = [(name, kind, region, float(rng.uniform(20, 1500)), float(rng.uniform(1e6, 1.3e8)))
             for (name, kind), region in itertools.product(datasets, regions)]
-    return pd.DataFrame(rows, columns=["dataset", "kind", "region", "stock_pg", "area_km2"])
+    return pd.DataFrame(rows, columns=STOCK_COLUMNS)
 
 
 def _add_region_without_observations(result: RunResult, region: str) -> None:
@@ -165,7 +183,7 @@ def _add_region_without_observations(result: RunResult, region: str) -> None:
     result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=SCORE_COLUMNS)], ignore_index=True)
     withheld = pd.DataFrame([(model, region, metric, "withheld", "no_observations")
                              for model in result.models for metric in COMPONENTS],
-                            columns=["model", "region", "metric", "status", "reason"])
+                            columns=ASSESSMENT_COLUMNS)
     result.assessments = pd.concat([result.assessments, withheld], ignore_index=True)
 
 
@@ -182,6 +200,7 @@ def _scores(rng: np.random.Generator, models: list[str], regions: list[str], wit
         values = {"overall": float(np.mean(finite)), **components}
         values["importance_distance"] = float(rng.uniform(0.05, 0.6))
         values["response_distance"] = float(rng.uniform(0.1, 1.5))
+        values["explained_variance_distance"] = float(rng.uniform(0.0, 0.4))
         values["importance_kendall_tau"] = float(rng.uniform(-0.2, 0.9))
         values["overall_components"] = float(len(finite))
         values["model_cv_r2"] = float(rng.uniform(0.3, 0.95))
@@ -194,7 +213,10 @@ def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) 
         (product, region, metric, float(rng.uniform(0.5, 1.0)))
         for product, region, metric in itertools.product(products, regions, METRICS)
     ]
-    return pd.DataFrame(rows, columns=CEILING_COLUMNS)
+    table = pd.DataFrame(rows, columns=CEILING_COLUMNS)
+    skipped = (table["product"] == SKIPPED[0]) & (table["region"] == SKIPPED[2])
+    table.loc[skipped, "value"] = np.nan  # a product not emulated in a region has no ceiling there
+    return table
 
 
 def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
@@ -203,7 +225,7 @@ def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], region
         r2 = float(rng.uniform(0.55, 0.95))
         if name == datasets[1][0] and region == regions[-1]:
             r2 = 0.12  # one poor emulator, flagged
-        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, r2 >= 0.3))
+        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, 8.0, r2 >= 0.3))
     return pd.DataFrame(rows, columns=EMULATOR_COLUMNS)
 
 

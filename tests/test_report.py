@@ -18,35 +18,40 @@ import pytest
 from markupsafe import escape
 
 from socbench import report
-from socbench.errors import InputDataError, SocbenchError
+from socbench.errors import InputDataError, SocbenchError, SocbenchWarning
 from socbench.report import baseline as baseline_module
 from socbench.report import model_page, pagedata, values
 from socbench.report import write as write_module
-from socbench.report.tables import reason_text
+from socbench.report.tables import flag_text, null_label, reason_text
 from socbench.results import (
+    ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
     EMULATOR_COLUMNS,
     FAILURE_COLUMNS,
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
     RESPONSE_COLUMNS,
     SCORE_COLUMNS,
+    SKIPPED_COLUMNS,
+    STOCK_COLUMNS,
 )
 
 try:
     from fake_result import (
-        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAG, PRODUCTS, REGIONS,
-        WITHHELD, make_fake_result,
+        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, INPUT_NOTES, METRICS, MODELS, NONFINITE_CELLS, NULL_REFERENCES,
+        PRODUCT_FLAGS, PRODUCTS, REGIONS, SKIPPED, WITHHELD, make_fake_result,
     )
 except ImportError:  # tests collected as a package
     from tests.fake_result import (
-        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, METRICS, MODELS, NULL_REFERENCES, PRODUCT_FLAG, PRODUCTS, REGIONS,
-        WITHHELD, make_fake_result,
+        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, INPUT_NOTES, METRICS, MODELS, NONFINITE_CELLS, NULL_REFERENCES,
+        PRODUCT_FLAGS, PRODUCTS, REGIONS, SKIPPED, WITHHELD, make_fake_result,
     )
 
 EXPECTED_FILES = [
     "index.html", "compare.html", "scores.json", "scores.csv", "ceiling.csv", "importances.csv", "responses.csv",
     "envelope_importance.csv", "envelope_response.csv", "emulators.csv", "regions.csv", "failures.csv",
-    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "provenance.json",
+    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "skipped.csv", "provenance.json",
     "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js",
 ]
 CSV_COLUMNS = {
@@ -57,10 +62,11 @@ CSV_COLUMNS = {
     "emulators.csv": EMULATOR_COLUMNS,
     "regions.csv": REGION_COLUMNS,
     "failures.csv": FAILURE_COLUMNS,
-    "assessments.csv": ["model", "region", "metric", "status", "reason"],
-    "nulls.csv": ["reference", "region", "metric", "value"],
-    "product_flags.csv": ["product", "region", "flag", "detail"],
-    "stocks.csv": ["dataset", "kind", "region", "stock_pg", "area_km2"],
+    "assessments.csv": ASSESSMENT_COLUMNS,
+    "nulls.csv": NULL_COLUMNS,
+    "product_flags.csv": PRODUCT_FLAG_COLUMNS,
+    "stocks.csv": STOCK_COLUMNS,
+    "skipped.csv": SKIPPED_COLUMNS,
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 NASTY_NAMES = [
@@ -196,7 +202,7 @@ def test_ceiling_and_null_rows_in_every_table(index_html):
         for product in PRODUCTS:
             assert f"ceiling: {product}" in references
         for reference in NULL_REFERENCES:
-            assert f">{reference}</th>" in references
+            assert f">{null_label(reference)}</th>" in references
 
 
 def test_regions_in_display_order(index_html):
@@ -215,7 +221,9 @@ def test_product_flags_and_unused_products_warned(tmp_path):
     text = report.write_report(result, tmp_path / "r").read_text(encoding="utf-8")
     warnings = re.search(r'<section class="alert warnings".*?</section>', text, re.S).group(0)
     assert "NCSCD-like" in warnings and "used in no region" in warnings
-    assert str(escape(PRODUCT_FLAG[3])) in warnings
+    for product, region, flag, detail in PRODUCT_FLAGS:
+        row = re.search(rf"<tr><td>{region}</td><th scope=\"row\">{product}</th>.*?</tr>", warnings).group(0)
+        assert str(escape(flag_text(flag))) in row and str(escape(detail)) in row
     assert "used in no region" in report.summary_table(result)
 
 
@@ -272,7 +280,7 @@ def test_every_page_shows_run_date_hash_and_version(out_dir, result):
     for page in _html_pages(out_dir):
         text = page.read_text(encoding="utf-8")
         assert result.provenance["run_date"] in text, page.name
-        assert result.provenance["definition_hash"] in text, page.name
+        assert result.provenance["definition_sha256"] in text, page.name
         assert f"socbench {result.provenance['socbench_version']}" in text, page.name
 
 
@@ -321,7 +329,7 @@ def test_scores_json_is_cmec_bundle(out_dir, result):
     assert list(dimensions["model"]) == MODELS
     assert set(dimensions["region"]) == set(REGIONS)
     assert set(METRICS) <= set(dimensions["metric"])
-    assert bundle["PROVENANCE"]["definition_hash"] == result.provenance["definition_hash"]
+    assert bundle["PROVENANCE"]["definition_sha256"] == result.provenance["definition_sha256"]
     _assert_nesting(bundle["RESULTS"], structure, dimensions)
 
 
@@ -558,16 +566,6 @@ def test_stocks_csv_from_the_stocks_table(out_dir, result):
     assert list(written["dataset"]) == list(result.stocks["dataset"])
 
 
-def test_result_without_new_tables_still_renders(tmp_path):
-    result = make_fake_result()
-    for name in ("assessments", "nulls", "product_flags", "stocks"):
-        delattr(result, name) if name in vars(result) else setattr(result, name, None)
-    out = tmp_path / "r"
-    report.write_report(result, out)
-    assert list(pd.read_csv(out / "stocks.csv").columns) == CSV_COLUMNS["stocks.csv"]
-    assert 'class="score withheld"' not in (out / "index.html").read_text(encoding="utf-8")
-
-
 # ---------------------------------------------------------------- baseline and comparison
 
 
@@ -701,3 +699,153 @@ def test_check_summary_markdown_escapes_untrusted_text():
     assert "&lt;b&gt;not bold&lt;/b&gt;" in summary
     table_rows = [line for line in summary.splitlines() if line.startswith("| &lt;img")]
     assert table_rows and all(line.count(" | ") == 6 for line in table_rows)  # the "|" in a name stays in its cell
+
+
+# ---------------------------------------------------------------- run notes: skipped, non-finite cells, input notes
+
+
+def test_skipped_datasets_listed_and_written(out_dir, index_html):
+    dataset, kind, region, reason = SKIPPED
+    section = re.search(r'<section id="skipped".*?</section>', index_html, re.S).group(0)
+    row = re.search(rf'<tr><th scope="row">{dataset}</th>.*?</tr>', section, re.S).group(0)
+    assert all(str(escape(v)) in row for v in (kind, region, reason))
+    assert list(pd.read_csv(out_dir / "skipped.csv").itertuples(index=False, name=None)) == [SKIPPED]
+    assert 'href="#skipped"' in index_html and 'href="skipped.csv"' in index_html
+
+
+def test_skipped_product_explains_its_missing_ceiling_cell(index_html):
+    dataset, _, region, reason = SKIPPED
+    references = re.search(r'<tbody class="references">.*?</tbody>', _table(index_html, "overall"), re.S).group(0)
+    assert f'title="{dataset}, {region}, Overall: Not scored for coverage: {escape(reason)}."' in references
+
+
+def test_no_skipped_section_without_skipped_datasets(tmp_path):
+    result = make_fake_result()
+    result.skipped = result.skipped.iloc[0:0]
+    text = report.write_report(result, tmp_path / "r").read_text(encoding="utf-8")
+    assert 'id="skipped"' not in text
+
+
+def test_nonfinite_counts_and_input_notes_shown(index_html):
+    section = re.search(r'<section id="inputs".*?</section>', index_html, re.S).group(0)
+    counts = re.search(r'<ul class="nonfinite">.*?</ul>', section, re.S).group(0)
+    shown = {name: count for name, count in NONFINITE_CELLS.items() if count}
+    assert shown and all(f"<strong>{name}</strong>: {count} cell(s)" in counts for name, count in shown.items())
+    assert not any(f"<strong>{name}</strong>" in counts for name, count in NONFINITE_CELLS.items() if not count)
+    for note in INPUT_NOTES:
+        assert f"<li>{escape(note)}</li>" in section
+
+
+def test_no_inputs_section_when_nothing_was_masked(tmp_path):
+    result = make_fake_result()
+    result.provenance["nonfinite_cells"] = {name: 0 for name in NONFINITE_CELLS}
+    result.provenance["input_notes"] = []
+    text = report.write_report(result, tmp_path / "r").read_text(encoding="utf-8")
+    assert 'id="inputs"' not in text
+
+
+# ---------------------------------------------------------------- overall resting on fewer components
+
+
+def test_overall_marks_how_many_components_it_rests_on(result, index_html):
+    model_index, region_index, components, reason = WITHHELD[0]
+    model, region = MODELS[model_index], REGIONS[region_index]
+    count = int(result.scores.query("model == @model and region == @region and metric == 'overall_components'")
+                ["value"].iloc[0])
+    assert count < 6
+    body = re.search(r'<tbody class="models">.*?</tbody>', _table(index_html, "overall"), re.S).group(0)
+    row = re.search(rf'<th scope="row" class="name"[^>]*><a [^>]*>{model}</a></th>.*?</tr>', body, re.S).group(0)
+    cell = re.findall(r'<td class="score.*?</td>', row, re.S)[REGIONS.index(region)]
+    assert f'<small class="rests-on" aria-hidden="true">{count}/6</small>' in cell
+    tip = re.search(r'role="tooltip"[^>]*>(.*?)</span>', cell, re.S).group(1)
+    assert f"Rests on {count} of the 6 components" in tip
+    assert str(escape(reason_text(reason, sentence=False))) in tip
+
+
+def test_full_overall_has_no_marker(result, index_html):
+    full = result.scores.query("metric == 'overall_components' and value == 6")
+    assert len(full) > 0
+    assert index_html.count('class="rests-on"') < len(result.scores.query("metric == 'overall'"))
+
+
+# ---------------------------------------------------------------- model page
+
+
+def test_model_page_shows_benchmark_description(out_dir, result):
+    text = (out_dir / "models" / report.page_names(MODELS)["CESM2"]).read_text(encoding="utf-8")
+    assert f'<p class="description">{escape(result.provenance["definition_description"])}</p>' in text
+
+
+# ---------------------------------------------------------------- terminal summary of withheld scores
+
+
+def test_summary_marks_withheld_scores_and_lists_null_and_skipped():
+    result = make_fake_result()
+    model = MODELS[0]
+    withheld = (result.assessments["model"] == model) & (result.assessments["region"] == "global") & (
+        result.assessments["metric"] == "importance")
+    result.assessments.loc[withheld, ["status", "reason"]] = ["withheld", "products_unreliable"]
+    score = (result.scores["model"] == model) & (result.scores["region"] == "global") & (
+        result.scores["metric"] == "importance")
+    result.scores.loc[score, "value"] = np.nan
+    text = report.summary_table(result)
+    components = text[text.index("Component scores"):]
+    header, *rows = components.splitlines()[1:]
+    row = next(line for line in rows if line.startswith(model))
+    assert row.split()[2] == "n/a"  # columns: name, overall, importance, ...
+    assert "nan" not in text.lower().replace("financ", "")
+    for title in ("importance", "response", "explained_v", "total_stock", "ilamb_bias", "spatial_dis"):
+        assert title in header
+    assert "null reference" in components
+    assert "Not scored for coverage (1;" in text and SKIPPED[0] in text
+    for product, region, flag, _ in PRODUCT_FLAGS:
+        assert f"Warning: product {product} flagged {flag} in 1 region(s): {region}" in text
+
+
+# ---------------------------------------------------------------- a real pipeline result
+
+
+@pytest.fixture(scope="module")
+def real_report(small_world, small_definition, tmp_path_factory):
+    """A scorecard of a real run of the small world, with one infinite value in a product."""
+    import shutil
+
+    import xarray as xr
+
+    from socbench.pipeline import run
+
+    world = tmp_path_factory.mktemp("real-world") / "world"
+    shutil.copytree(small_world, world)
+    path = next(world.glob("obs/soc/HWSD-like/*.nc"))
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    ds["soc"][10, 20] = np.inf
+    ds.to_netcdf(path)
+    with pytest.warns(SocbenchWarning, match="1 infinite value"):
+        result = run(small_definition, world, workers=1)
+    out = tmp_path_factory.mktemp("real-report") / "out"
+    report.write_report(result, out)
+    return result, out
+
+
+def test_real_result_renders_components_withheld_ceiling_and_null(real_report):
+    from socbench.results import COMPONENTS
+    from socbench.report.tables import metric_title
+
+    result, out = real_report
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for metric in ("overall", *COMPONENTS):
+        assert f'<h3 id="title-{metric}">{escape(metric_title(metric))}</h3>' in index
+    withheld = result.assessments[result.assessments["status"] == "withheld"]
+    assert len(withheld) > 0  # the small world's unrelated model has an unreliable emulator
+    model, region, metric, _, reason = withheld.iloc[0]
+    cell = re.search(r'<td class="score withheld">.*?</td>', _table(index, metric), re.S).group(0)
+    assert str(escape(reason_text(reason))) in cell
+    references = re.search(r'<tbody class="references">.*?</tbody>', _table(index, "overall"), re.S).group(0)
+    for product in result.ceiling["product"].unique():
+        assert f">ceiling: {product}</th>" in references
+    assert ">null reference</th>" in references
+    assert re.search(r'class="rests-on" aria-hidden="true">[0-5]/6<', index)
+    assert "<strong>HWSD-like</strong>: 1 cell(s)" in index
+    assert list(pd.read_csv(out / "skipped.csv").columns) == SKIPPED_COLUMNS
+    assert "nan" not in report.summary_table(result).lower()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from socbench.results import COMPONENTS
+
 from .baseline import is_regression
 from .tables import metric_title, reason_text
-from .values import MISSING_TEXT, fmt, fmt_delta, is_number, relative_colours, rounded, score_colours
+from .values import MISSING_TEXT, fmt, fmt_delta, int_or_none, is_number, relative_colours, rounded, score_colours
 
 WITHHELD_TEXT = "n/a"
 
@@ -20,6 +22,7 @@ class CellContext:
     withheld: dict[tuple[str, str, str], str] = field(default_factory=dict)
     changes: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     columns: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    skipped: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def score_cell(context: CellContext, name: str, region: str, metric: str, *, href: str | None = None,
@@ -32,15 +35,21 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
         ``text``, ``sort`` (a number, or None), ``state`` (``scored``,
         ``withheld`` or ``missing``), ``style`` (absolute and relative colours
         as CSS variables), ``label`` (for hover and screen readers), ``reason``,
-        ``href``, ``tip_id``, ``delta`` and ``delta_class``.
+        ``href``, ``tip_id``, ``delta``, ``delta_class`` and ``rests_on`` (for
+        an overall score resting on fewer than all components: ``"4/6"``).
     """
     value = context.scores.get((name, region, metric))
     reason_code = context.withheld.get((name, region, metric))
     label = f"{name}, {region}, {metric_title(metric)}"
+    rests_on = ""
     if reason_code is not None:
         state, shown, reason = "withheld", WITHHELD_TEXT, f"Not assessable: {reason_text(reason_code)}"
     elif is_number(value):
         state, shown, reason = "scored", fmt(value), ""
+        if metric == "overall":
+            rests_on, reason = _overall_basis(context, name, region)
+    elif (name, region) in context.skipped:
+        state, shown, reason = "missing", MISSING_TEXT, f"Not scored for coverage: {context.skipped[(name, region)]}."
     else:
         state, shown, reason = "missing", MISSING_TEXT, "Not available."
     baseline, delta = context.changes.get((name, region, metric), (None, None))
@@ -49,16 +58,37 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
         "sort": rounded(value, 6) if state == "scored" else None,
         "state": state,
         "style": _style(value, context.columns.get((region, metric), [])) if coloured and state == "scored" else "",
-        "label": f"{label}: {shown if state == 'scored' else reason}",
+        "label": f"{label}: {shown if state == 'scored' else reason}" + (f" ({reason})" if rests_on else ""),
         "reason": reason,
         "href": href,
         "tip_id": tip_id if reason else None,
+        "rests_on": rests_on,
         "delta": fmt_delta(delta),
         "delta_class": _delta_class(delta),
         "delta_label": (f"was {fmt(baseline)} in the baseline, change {fmt_delta(delta)}"
                         if is_number(delta) else ""),
     }
     return cell
+
+
+def _overall_basis(context: CellContext, name: str, region: str) -> tuple[str, str]:
+    """``("4/6", "Rests on 4 of the 6 components; ...")`` when overall leaves components out, else ``("", "")``.
+
+    The count is the ``overall_components`` diagnostic; the sentence names the
+    components left out and why (withheld with a reason, or not computed).
+    """
+    count = int_or_none(context.scores.get((name, region, "overall_components")))
+    if count is None or count >= len(COMPONENTS):
+        return "", ""
+    left_out = []
+    for component in COMPONENTS:
+        code = context.withheld.get((name, region, component))
+        if code is not None:
+            left_out.append(f"{metric_title(component)} (withheld: {reason_text(code, sentence=False)})")
+        elif not is_number(context.scores.get((name, region, component))):
+            left_out.append(f"{metric_title(component)} (not computed)")
+    detail = f"; left out: {', '.join(left_out)}" if left_out else ""
+    return f"{count}/{len(COMPONENTS)}", f"Rests on {count} of the {len(COMPONENTS)} components{detail}."
 
 
 def _style(value: float, column: list[float]) -> str:

@@ -32,7 +32,7 @@ _FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica Neue, Arial, sans
 _CONFIG = {
     "font": _FONT,
     "axis": {"labelFontSize": 11, "titleFontSize": 12, "labelColor": "#1f2328", "titleColor": "#1f2328",
-             "labelLimit": 180},
+             "labelLimit": 260},
     "legend": {"labelFontSize": 11, "titleFontSize": 11, "orient": "bottom", "labelLimit": 220},
     "view": {"stroke": None},
 }

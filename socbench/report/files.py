@@ -9,28 +9,23 @@ from typing import Any
 import pandas as pd
 
 from socbench.results import (
+    ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
     EMULATOR_COLUMNS,
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
     FAILURE_COLUMNS,
+    NULL_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
     RESPONSE_COLUMNS,
     SCORE_COLUMNS,
+    SKIPPED_COLUMNS,
+    STOCK_COLUMNS,
     RunResult,
 )
 
-from .tables import (
-    ASSESSMENT_COLUMNS,
-    NULL_COLUMNS,
-    PRODUCT_FLAG_COLUMNS,
-    STOCK_COLUMNS,
-    display_regions,
-    metric_meaning,
-    metrics,
-    optional_table,
-    region_statuses,
-)
+from .tables import display_regions, metric_meaning, metrics, region_statuses
 from .values import int_or_none, is_number, jsonable, text, unique
 
 #: Column order of ``importances.csv``.
@@ -51,10 +46,11 @@ def write_tables(result: RunResult, directory: Path) -> None:
         "emulators.csv": (result.emulators, EMULATOR_COLUMNS),
         "regions.csv": (_regions_with_status(result), REGION_COLUMNS),
         "failures.csv": (result.failures, FAILURE_COLUMNS),
-        "assessments.csv": (optional_table(result, "assessments", ASSESSMENT_COLUMNS), ASSESSMENT_COLUMNS),
-        "nulls.csv": (optional_table(result, "nulls", NULL_COLUMNS), NULL_COLUMNS),
-        "product_flags.csv": (optional_table(result, "product_flags", PRODUCT_FLAG_COLUMNS), PRODUCT_FLAG_COLUMNS),
-        "stocks.csv": (optional_table(result, "stocks", STOCK_COLUMNS), STOCK_COLUMNS),
+        "assessments.csv": (result.assessments, ASSESSMENT_COLUMNS),
+        "nulls.csv": (result.nulls, NULL_COLUMNS),
+        "product_flags.csv": (result.product_flags, PRODUCT_FLAG_COLUMNS),
+        "stocks.csv": (result.stocks, STOCK_COLUMNS),
+        "skipped.csv": (result.skipped, SKIPPED_COLUMNS),
     }
     for file_name, (table, columns) in tables.items():
         write_csv(table.reindex(columns=columns), directory / file_name)
@@ -115,7 +111,7 @@ def cmec_bundle(result: RunResult) -> dict[str, Any]:
             "json_structure": ["model", "region", "metric"],
             "model": {model: {} for model in result.models},
             "region": {
-                region: {"n_cells": int_or_none(getattr(info.get(region), "n_cells", None)),
+                region: {"n_cells": int_or_none(info[region].n_cells if region in info else None),
                          "status": statuses.get(region, "unknown")}
                 for region in regions
             },

@@ -7,25 +7,34 @@ from typing import Any
 
 import pandas as pd
 
-from socbench.results import EMULATOR_COLUMNS, FAILURE_COLUMNS, REGION_COLUMNS, RunResult
+from socbench.results import (
+    EMULATOR_COLUMNS,
+    FAILURE_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
+    REGION_COLUMNS,
+    SKIPPED_COLUMNS,
+    STOCK_COLUMNS,
+    RunResult,
+)
 
 from .baseline import Baseline
 from .cells import CellContext, change_row, column_values, score_cell
 from .names import region_anchors
 from .tables import (
-    NULL_COLUMNS,
-    PRODUCT_FLAG_COLUMNS,
-    STOCK_COLUMNS,
     assessment_lookup,
     display_regions,
+    flag_text,
+    input_notes,
     metric_meaning,
     metric_title,
     metrics,
-    optional_table,
+    nonfinite_counts,
+    null_label,
     products_in_no_region,
     ranked_models,
     region_statuses,
     score_lookup,
+    skipped_lookup,
 )
 from .values import MISSING_TEXT, SCORE_PALETTE, RELATIVE_PALETTE, fmt, fmt_int, jsonable, text, truthy, unique
 
@@ -42,7 +51,11 @@ def index_context(result: RunResult, pages: dict[str, str], changes: pd.DataFram
     return {
         "title": f"socbench scorecard: {result.name}",
         "failures": _records(result.failures, FAILURE_COLUMNS),
+        "skipped": _records(result.skipped, SKIPPED_COLUMNS),
         "warnings": _warnings(result),
+        "product_flags": _product_flag_rows(result),
+        "nonfinite": [{"dataset": name, "cells": fmt_int(count)} for name, count in nonfinite_counts(result).items()],
+        "input_notes": input_notes(result),
         "regions": [{"name": r, "status": statuses.get(r, "ok"), "flagged": statuses.get(r, "ok") != "ok"}
                     for r in regions],
         "metrics": [{"key": m, "title": metric_title(m), "meaning": metric_meaning(m)} for m in metrics(result)],
@@ -65,7 +78,7 @@ def _cell_context(result: RunResult, models: list[str], changes: pd.DataFrame | 
     withheld = assessment_lookup(result)
     return CellContext(scores=scores, withheld=withheld,
                        changes=change_lookup(changes) if changes is not None else {},
-                       columns=column_values(scores, models, withheld))
+                       columns=column_values(scores, models, withheld), skipped=skipped_lookup(result))
 
 
 def _score_table(result: RunResult, metric: str, models: list[str], regions: list[str], context: CellContext,
@@ -91,12 +104,12 @@ def _score_table(result: RunResult, metric: str, models: list[str], regions: lis
 def _reference_rows(result: RunResult, metric: str, regions: list[str]) -> list[dict[str, Any]]:
     """Ceiling rows (each product scored against the others) and null-reference rows."""
     rows = []
-    sources = ((result.ceiling, "product", "ceiling"), (optional_table(result, "nulls", NULL_COLUMNS), "reference", "null"))
+    sources = ((result.ceiling, "product", "ceiling"), (result.nulls, "reference", "null"))
     for table, key, kind in sources:
         lookup = score_lookup(table, key)
-        context = CellContext(scores=lookup)
+        context = CellContext(scores=lookup, skipped=skipped_lookup(result))
         for name in unique(table[key]):
-            label = f"ceiling: {name}" if kind == "ceiling" else text(name)
+            label = f"ceiling: {name}" if kind == "ceiling" else null_label(text(name))
             rows.append({"label": label, "kind": kind,
                          "cells": [score_cell(context, name, region, metric, coloured=True) for region in regions]})
     return rows
@@ -111,14 +124,19 @@ def _warnings(result: RunResult) -> list[str]:
     warnings = [f"Observation product {name!r} is used in no region: it was read but no region's envelope "
                 "contains it (check its coverage and the regions' coverage_min)."
                 for name in products_in_no_region(result)]
-    flags = optional_table(result, "product_flags", PRODUCT_FLAG_COLUMNS)
-    for row in flags.itertuples(index=False):
-        where = f" in {row.region}" if text(row.region) else ""
-        warnings.append(f"Observation product {text(row.product)!r} flagged {text(row.flag)}{where}: {text(row.detail)}")
     statuses = region_statuses(result)
     warnings += [f"Region {region!r} has no observation product: its scores are not assessable."
                  for region, status in statuses.items() if status == "no observations"]
     return warnings
+
+
+def _product_flag_rows(result: RunResult) -> list[dict[str, str]]:
+    """Flagged observation products, by region then product."""
+    flags = result.product_flags.reindex(columns=PRODUCT_FLAG_COLUMNS)
+    order = {region: i for i, region in enumerate(display_regions(result))}
+    rows = sorted(flags.itertuples(index=False), key=lambda r: (order.get(r.region, len(order)), text(r.product)))
+    return [{"region": text(r.region), "product": text(r.product), "flag": text(r.flag),
+             "meaning": flag_text(r.flag), "detail": text(r.detail)} for r in rows]
 
 
 def emulator_table(emulators: pd.DataFrame, regions: list[str]) -> dict[str, Any]:
@@ -152,7 +170,7 @@ def _region_rows(result: RunResult, statuses: dict[str, str]) -> list[dict[str, 
 
 
 def _stock_rows(result: RunResult) -> list[dict[str, str]]:
-    stocks = optional_table(result, "stocks", STOCK_COLUMNS)
+    stocks = result.stocks.reindex(columns=STOCK_COLUMNS)
     return [{"dataset": text(r.dataset), "kind": text(r.kind), "region": text(r.region),
              "stock": fmt(r.stock_pg, digits=1), "area": fmt_int(r.area_km2)} for r in stocks.itertuples(index=False)]
 

@@ -26,6 +26,7 @@ from .tables import (
     metrics,
     ranked_models,
     score_lookup,
+    skipped_lookup,
 )
 from .values import fmt, text
 
@@ -163,7 +164,7 @@ def _score_rows(result: RunResult, model: str, regions: list[str], anchors: dict
     withheld = assessment_lookup(result)
     context = CellContext(scores=scores, withheld=withheld,
                           changes=change_lookup(changes) if changes is not None else {},
-                          columns=column_values(scores, result.models, withheld))
+                          columns=column_values(scores, result.models, withheld), skipped=skipped_lookup(result))
     return [{"region": region, "anchor": anchors[region],
              "cells": [score_cell(context, model, region, metric, tip_id=f"tip-{i}-{j}")
                        for j, metric in enumerate(metrics(result))]}

@@ -1,9 +1,7 @@
 """Read the tidy tables of a :class:`~socbench.results.RunResult` for the pages.
 
-This is the only module of the report that knows the result contract
-(docs: the "Result contract" of the scoring rework). Tables added by that
-rework (``assessments``, ``nulls``, ``product_flags``, ``stocks``) are read
-with :func:`optional_table`, so a result without them still renders.
+Titles, meanings and reason sentences of the metrics come from
+:mod:`socbench.score`, the component order from :mod:`socbench.results`.
 """
 
 from __future__ import annotations
@@ -13,25 +11,22 @@ from typing import Any
 
 import pandas as pd
 
-from socbench import __version__, results
-from socbench.results import REGION_COLUMNS, RunResult
+from socbench import __version__
+from socbench.results import (
+    ASSESSMENT_COLUMNS,
+    COMPONENTS,
+    REGION_COLUMNS,
+    RunResult,
+)
+from socbench.score import METRIC_MEANINGS, NULL_REFERENCE, REASONS
 
 from .values import is_number, text, unique
 
 GLOBAL_REGION = "global"
 
-ASSESSMENT_COLUMNS = ["model", "region", "metric", "status", "reason"]
-NULL_COLUMNS = ["reference", "region", "metric", "value"]
-PRODUCT_FLAG_COLUMNS = ["product", "region", "flag", "detail"]
-STOCK_COLUMNS = ["dataset", "kind", "region", "stock_pg", "area_km2"]
-
-#: The components of the result contract, in display order; used until socbench.results has them.
-CONTRACT_COMPONENTS = (
-    "importance", "response", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution",
-)
 #: Diagnostics shown beside the scores on a model page (not scores: lower or signed values).
-DIAGNOSTICS = ("importance_distance", "response_distance", "importance_kendall_tau", "overall_components",
-               "model_cv_r2")
+DIAGNOSTICS = ("importance_distance", "response_distance", "explained_variance_distance", "importance_kendall_tau",
+               "overall_components", "model_cv_r2")
 
 METRIC_TITLES = {
     "overall": "Overall",
@@ -39,83 +34,55 @@ METRIC_TITLES = {
     "response": "Response shape",
     "explained_variance": "Explained variance",
     "total_stock": "Total stock",
-    "stock_bias": "Stock bias",
     "ilamb_bias": "ILAMB bias",
     "spatial_distribution": "Spatial distribution",
     "importance_distance": "Importance distance",
     "response_distance": "Response distance",
+    "explained_variance_distance": "Explained variance distance",
     "importance_kendall_tau": "Importance rank correlation (Kendall τ)",
     "overall_components": "Components in overall",
     "model_cv_r2": "Model emulator CV R²",
 }
-
-# Fallbacks for socbench.score.METRIC_MEANINGS / REASONS (the scoring rework adds them).
-_METRIC_MEANINGS = {
-    "overall": "Weighted mean of the assessable component scores (weights from the benchmark definition).",
-    "importance": "Do the same drivers matter? The model's normalised driver shares against the products'.",
-    "response": "Does SOC respond to each driver with the right shape? Response curves against the products'.",
-    "explained_variance": "Do the drivers explain as much of the SOC pattern? Model CV R² against the products' spread.",
-    "total_stock": "The region's total SOC stock against the products' stocks.",
-    "stock_bias": "ILAMB-comparable bias score of the region's stock.",
-    "ilamb_bias": "ILAMB's per-cell relative bias score (Collier et al. 2018).",
-    "spatial_distribution": "Taylor score against the products' mean, relative to the products' own agreement.",
-    "importance_distance": (
-        "Total-variation distance between the model's and the observed driver shares "
-        "(0 = same shares, 1 = disjoint); the importance score discounts the products' own distance."
-    ),
-    "response_distance": (
-        "Importance-weighted relative L2 distance between the model's and the observed response curves "
-        "(0 = same curves); the response score discounts the products' own distance."
-    ),
-    "importance_kendall_tau": "Weighted Kendall rank correlation of model and observed driver shares (-1..1).",
-    "overall_components": "How many components the overall score rests on.",
-    "model_cv_r2": "Spatial block cross-validated R² of the model's emulator.",
+#: What a product flag means for the envelope, after the flag's name (socbench.score.build_envelope).
+PRODUCT_FLAG_TEXTS = {
+    "outlier": "outlier: left out of the consensus of driver shares and response curves",
+    "suspect_units": "suspect units: left out of the consensus of stocks and SOC fields",
 }
-_REASONS = {
-    "model_emulator_unreliable": "The model's emulator explains too little of its SOC here (CV R² below the minimum).",
-    "products_unreliable": "The observation products' emulators explain too little here (CV R² below the minimum).",
-    "products_cannot_discriminate": (
-        "The observation products disagree so much that a null reference would score near the ceiling."
-    ),
-    "no_observations": "No observation product covers this region.",
-}
-
-
-def _score_module_constant(name: str, fallback: dict[str, str]) -> dict[str, str]:
-    from socbench import score
-
-    return {**fallback, **getattr(score, name, {})}
 
 
 def metric_meaning(metric: str) -> str:
-    """One sentence saying what ``metric`` measures."""
-    return _score_module_constant("METRIC_MEANINGS", _METRIC_MEANINGS).get(metric, "")
+    """One sentence saying what ``metric`` measures (:data:`socbench.score.METRIC_MEANINGS`)."""
+    return METRIC_MEANINGS.get(metric, "")
 
 
-def reason_text(code: str) -> str:
-    """The human-readable sentence of a withheld-score reason code."""
+def reason_text(code: str, sentence: bool = True) -> str:
+    """The reason of a withheld score (:data:`socbench.score.REASONS`) for readers.
+
+    ``sentence``: capitalised with a full stop; else as a clause.
+    """
     code = text(code)
-    return _score_module_constant("REASONS", _REASONS).get(code, code.replace("_", " ") or "Not assessed.")
+    clause = REASONS.get(code, code.replace("_", " ")).rstrip(".") or "not assessed"
+    return clause[:1].upper() + clause[1:] + "." if sentence else clause
+
+
+def null_label(name: str) -> str:
+    """Row label of a null reference: ``"null reference"`` for socbench's own, else its name."""
+    return "null reference" if name == NULL_REFERENCE else name
+
+
+def flag_text(flag: str) -> str:
+    """What a product flag means, for readers."""
+    flag = text(flag)
+    return PRODUCT_FLAG_TEXTS.get(flag, flag.replace("_", " "))
 
 
 def metric_title(metric: str) -> str:
     return METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
 
 
-def optional_table(result: RunResult, name: str, columns: list[str]) -> pd.DataFrame:
-    """``result.<name>`` with ``columns`` (empty when the result predates the table)."""
-    table = getattr(result, name, None)
-    if not isinstance(table, pd.DataFrame):
-        table = pd.DataFrame(columns=columns)
-    return table.reindex(columns=columns)
-
-
 def components(result: RunResult) -> list[str]:
-    """Score components in display order (those the run has, or all of them for an empty run)."""
-    known = unique(list(results.COMPONENTS) + list(CONTRACT_COMPONENTS))
-    present = set(result.scores["metric"]) | set(result.ceiling["metric"])
-    shown = [m for m in known if m in present]
-    return shown or [m for m in results.COMPONENTS]
+    """Score components in display order (:data:`socbench.results.COMPONENTS`)."""
+    return list(COMPONENTS)
 
 
 def metrics(result: RunResult) -> list[str]:
@@ -131,7 +98,7 @@ def display_regions(result: RunResult) -> list[str]:
     tables (the regions table still lists them with their status).
     """
     scored = set(result.scores["region"]) | set(result.ceiling["region"])
-    assessed = set(optional_table(result, "assessments", ASSESSMENT_COLUMNS)["region"])
+    assessed = set(result.assessments["region"])
     listed = [r for r in result.region_names if r in scored | assessed or result.scores.empty]
     listed += list(result.scores["region"]) + list(result.ceiling["region"])
     ordered = unique(listed)
@@ -147,9 +114,15 @@ def score_lookup(table: pd.DataFrame, key: str) -> dict[tuple[str, str, str], fl
     return {(name, region, metric): value for name, region, metric, value in rows}
 
 
+def skipped_lookup(result: RunResult) -> dict[tuple[str, str], str]:
+    """``{(dataset, region): reason}`` of the datasets not emulated for coverage."""
+    rows = result.skipped.reindex(columns=["dataset", "region", "reason"]).itertuples(index=False, name=None)
+    return {(text(dataset), text(region)): text(reason) for dataset, region, reason in rows}
+
+
 def assessment_lookup(result: RunResult) -> dict[tuple[str, str, str], str]:
     """``{(model, region, metric): reason code}`` of every withheld score."""
-    table = optional_table(result, "assessments", ASSESSMENT_COLUMNS)
+    table = result.assessments.reindex(columns=ASSESSMENT_COLUMNS)
     withheld = table[table["status"].astype(str) == "withheld"]
     return {(m, r, k): text(reason) or "withheld" for m, r, k, reason in
             withheld[["model", "region", "metric", "reason"]].itertuples(index=False, name=None)}
@@ -176,8 +149,7 @@ def region_statuses(result: RunResult) -> dict[str, str]:
         if status == "ok" and not text(row.products).strip(" ,"):
             status = "no observations"
         statuses[row.region] = status
-    assessments = optional_table(result, "assessments", ASSESSMENT_COLUMNS)
-    for region, reason in assessments[["region", "reason"]].itertuples(index=False, name=None):
+    for region, reason in result.assessments[["region", "reason"]].itertuples(index=False, name=None):
         if text(reason) == "no_observations" and statuses.get(region, "ok") == "ok":
             statuses[region] = "no observations"
     return statuses
@@ -189,9 +161,9 @@ def known_products(result: RunResult) -> list[str]:
     emulators = result.emulators
     names += list(emulators.loc[emulators["kind"] == "observation", "dataset"])
     names += list(result.ceiling["product"])
-    stocks = optional_table(result, "stocks", STOCK_COLUMNS)
+    stocks = result.stocks
     names += list(stocks.loc[stocks["kind"] == "observation", "dataset"])
-    names += list(optional_table(result, "product_flags", PRODUCT_FLAG_COLUMNS)["product"])
+    names += list(result.product_flags["product"])
     return [text(n) for n in unique(names) if text(n)]
 
 
@@ -222,8 +194,8 @@ def covariate_label(name: str, info: dict[str, dict[str, str]]) -> str:
 def run_info(result: RunResult) -> dict[str, str]:
     """Run date, definition hash and socbench version, for the footer of every page."""
     provenance = result.provenance
-    date = next((text(provenance[k]) for k in ("run_date", "started", "date", "timestamp") if provenance.get(k)), "")
-    digest = next((text(provenance[k]) for k in ("definition_sha256", "definition_hash") if provenance.get(k)), "")
+    date = text(provenance.get("run_date"))
+    digest = text(provenance.get("definition_sha256"))
     return {
         "run_date": date,
         "report_date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -236,7 +208,21 @@ def run_info(result: RunResult) -> dict[str, str]:
 
 
 def benchmark_description(result: RunResult) -> str:
-    return text(result.provenance.get("definition_description") or result.provenance.get("description"))
+    return text(result.provenance.get("definition_description")).strip()
+
+
+def nonfinite_counts(result: RunResult) -> dict[str, int]:
+    """``{dataset: cells}`` of the non-finite input values masked as missing, non-zero counts only."""
+    counts = result.provenance.get("nonfinite_cells", {})
+    if not isinstance(counts, dict):
+        return {}
+    return {text(name): int(count) for name, count in counts.items() if is_number(count) and count > 0}
+
+
+def input_notes(result: RunResult) -> list[str]:
+    """How the inputs were read, one line each (``provenance["input_notes"]``)."""
+    notes = result.provenance.get("input_notes", [])
+    return [text(note) for note in notes if text(note)] if isinstance(notes, list) else []
 
 
 def region_products(result: RunResult) -> dict[str, list[str]]:
