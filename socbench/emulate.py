@@ -239,7 +239,7 @@ def correlation_range(
 
 
 def block_size_from_data(
-    y, lat, lon, rng, smallest: float, largest: float, factor: float = 1.5, threshold: float = 0.05
+    y, lat, lon, rng, smallest: float, largest: float, factor: float = 2.0, threshold: float = 0.05
 ) -> float:
     """Spatial CV block edge (degrees): ``factor`` x the practical range of spatial autocorrelation of ``y``.
 
@@ -253,9 +253,9 @@ def block_size_from_data(
     Cells near a block's edge still see the neighbouring blocks within the
     range, hence the margin ``factor``: on the synthetic world a noise field
     with a ~35 degree practical range keeps a CV R^2 of 0.59 with blocks of
-    1x its range and 0.24 with 1.5x, while a field the covariates explain keeps
-    0.93 (tests/test_emulate_explain.py). The result is rounded up to a whole
-    degree and clipped to ``[smallest, largest]``.
+    1x its range and 0.23 with 2x, while the faithful model keeps 0.89-0.93
+    (tests/test_scenarios.py). The result is rounded up to a whole degree and
+    clipped to ``[smallest, largest]``.
     """
     distance = correlation_range(np.asarray(y, float), lat, lon, rng, threshold=threshold)
     return float(np.clip(np.ceil(factor * distance), smallest, largest))

@@ -106,7 +106,7 @@ def test_block_size_follows_the_range_within_its_limits():
     values, lat, lon = _field_on_sphere(3.0)
     rng = np.random.default_rng(2)
     size = block_size_from_data(values, lat, lon, rng, 10.0, 60.0)
-    assert size == float(np.clip(np.ceil(1.5 * correlation_range(values, lat, lon, np.random.default_rng(2))), 10, 60))
+    assert size == float(np.clip(np.ceil(2.0 * correlation_range(values, lat, lon, np.random.default_rng(2))), 10, 60))
     assert block_size_from_data(np.random.default_rng(3).normal(size=len(lat)), lat, lon, rng, 10.0, 60.0) == 10.0
     assert block_size_from_data(values, lat, lon, rng, 10.0, 20.0) == 20.0
 
