@@ -705,7 +705,16 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
     regions = _region_table(context.region_table, pd.DataFrame(region_rows))
     centre = _observation_centre([fields[p] for p in products])
     maps = {
-        m: xr.DataArray(fields[m] - centre, dims=("lat", "lon"), coords={"lat": context.grid["lat"].values, "lon": context.grid["lon"].values}, attrs={"units": definition.target.units})
+        m: xr.DataArray(
+            fields[m] - centre,
+            dims=("lat", "lon"),
+            coords={
+                "lat": context.grid["lat"].values,
+                "lon": context.grid["lon"].values,
+                "weight": (("lat", "lon"), context.weight),  # the run's cell weights, for summaries
+            },
+            attrs={"units": definition.target.units},
+        )
         for m in models
     }
     return RunResult(

@@ -293,7 +293,10 @@ def _difference_map(rng: np.random.Generator) -> xr.DataArray:
     lon = np.linspace(-171.0, 171.0, 20)
     values = rng.normal(0.0, 4.0, size=(lat.size, lon.size))
     values[:2, :5] = np.nan  # ocean / no data
+    area = np.cos(np.deg2rad(lat))[:, None] * np.ones(lon.size)
+    land_fraction = np.where(np.arange(lon.size) % 4 == 0, 0.5, 1.0)
     return xr.DataArray(
-        values, dims=("lat", "lon"), coords={"lat": lat, "lon": lon},
+        values, dims=("lat", "lon"),
+        coords={"lat": lat, "lon": lon, "weight": (("lat", "lon"), area * land_fraction)},
         name="cSoil_difference", attrs={"units": "kg m-2"},
     )

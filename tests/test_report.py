@@ -849,3 +849,19 @@ def test_real_result_renders_components_withheld_ceiling_and_null(real_report):
     assert "<strong>HWSD-like</strong>: 1 cell(s)" in index
     assert list(pd.read_csv(out / "skipped.csv").columns) == SKIPPED_COLUMNS
     assert "nan" not in report.summary_table(result).lower()
+
+
+def test_difference_summary_uses_the_runs_cell_weights_not_cos_latitude():
+    """Issue 11 item 7: a half-land cell counts half, as it does in every score and stock."""
+    import xarray as xr
+
+    from socbench.report.maps import difference_summary
+
+    values = np.array([[1.0, 3.0]])
+    weight = np.array([[1.0, 0.25]])  # same latitude: cos-latitude weights would be equal
+    difference = xr.DataArray(values, dims=("lat", "lon"), coords={"lat": [10.0], "lon": [0.0, 1.0],
+                                                                   "weight": (("lat", "lon"), weight)})
+    summary = difference_summary(difference)
+    assert summary["mean"] == pytest.approx((1.0 * 1.0 + 3.0 * 0.25) / 1.25)
+    with pytest.raises(ValueError, match="weight"):
+        difference_summary(difference.drop_vars("weight"))

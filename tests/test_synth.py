@@ -64,6 +64,12 @@ def model_stock(root: Path, source_id: str, member: str = "r1i1p1f1") -> float:
     return float(np.sum(csoil[valid] * weights[valid]) / 1e12)
 
 
+def model_field(root: Path, source_id: str) -> np.ndarray:
+    """A model's first cSoil month (kg m-2), as written (found by its source_id in the DRS tree)."""
+    path = next(root.glob(f"CMIP6/*/*/{source_id}/historical/r1i1p1f1/Emon/cSoil/*/*/*.nc"))
+    return read(path, "cSoil")[0]
+
+
 def all_arrays(root: Path) -> dict:
     """Every variable of every netCDF file under root, keyed by (relative path, name)."""
     arrays = {}
@@ -113,8 +119,6 @@ def test_manifest_is_written_and_returned(world):
     assert json.loads((root / "truth.json").read_text()) == manifest
     assert manifest["seed"] == 0 and manifest["resolution"] == RESOLUTION and manifest["years"] == list(YEARS)
     assert manifest["model_roles"].keys() == MODELS.keys()
-    assert tuple(manifest["strongest_drivers"]) == synth.STRONGEST_DRIVERS
-    assert manifest["planted_weights"] == synth.PLANTED_WEIGHTS
     for name, (path, variable, _) in PRODUCT_FILES.items():
         entry = manifest["products"][name]
         assert (entry["path"], entry["variable"]) == (path, variable)
@@ -376,3 +380,70 @@ def test_copy_model_unknown_product(world):
     root, _ = world
     with pytest.raises(ValueError, match="unknown product"):
         synth.add_copy_model(root, product="nope")
+
+
+# ------------------------------------------------------------ scenario roles (issue 7)
+
+
+@pytest.fixture(scope="module")
+def role_world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("roles")
+    manifest = synth.make_world(root, seed=2, resolution=6.0, roles=["faithful", "mix:0.5", "mix:1", "longnoise"],
+                                model_grid="analysis", climate_bias=0.0, extra_products=["outlier", "misread"])
+    return root, manifest
+
+
+def test_roles_name_the_models_and_share_the_analysis_grid(role_world):
+    root, manifest = role_world
+    assert list(manifest["models"]) == ["SYN-FAITHFUL", "SYN-MIX-050", "SYN-MIX-100", "SYN-LONGNOISE"]
+    grids = {(e["grid"]["dlon"], e["grid"]["dlat"]) for e in manifest["models"].values()}
+    assert grids == {(6.0, 6.0)}
+    for entry in manifest["models"].values():
+        assert entry["stock_pg"] == pytest.approx(manifest["truth_stock_pg"], rel=0.05)
+
+
+def test_mix_models_move_from_the_truth_to_the_wrong_driver(role_world):
+    """ln SOC of SYN-MIX-<l> is (1 - l) truth + l wrong-driver field: its correlation with the truth falls with l."""
+    root, manifest = role_world
+    grid = synth._make_grid(6.0, 6.0, lon_start=0.0)
+    lat, lon = grid.mesh()
+    truth = np.log(synth._truth_soc(2, lat, lon))
+    land = synth._land_weights(grid) > 0
+    correlation = {}
+    for name in ("SYN-FAITHFUL", "SYN-MIX-050", "SYN-MIX-100"):
+        csoil = model_field(root, name)
+        ok = land & np.isfinite(csoil)
+        correlation[name] = np.corrcoef(np.log(csoil[ok]), truth[ok])[0, 1]
+    assert correlation["SYN-FAITHFUL"] > 0.95 > correlation["SYN-MIX-050"] > correlation["SYN-MIX-100"]
+    assert correlation["SYN-MIX-100"] < 0.5
+
+
+def test_extra_products_outlier_and_misread(role_world):
+    root, manifest = role_world
+    products = manifest["products"]
+    assert products["Outlier-like"]["process"] == "outlier"
+    assert products["Misread-like"]["units"] == "kg m-2" and products["Misread-like"]["value_per_kg_m2"] == 10.0
+    _, values, units = synth._read_product(root / products["Misread-like"]["path"], "soc")
+    _, hwsd, _ = synth._read_product(root / products["HWSD-like"]["path"], "soc")
+    assert units == "kg m-2"
+    assert np.nanmedian(values) / np.nanmedian(hwsd) == pytest.approx(10.0, rel=0.2)
+
+
+def test_unknown_role_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown model role 'faithfull'"):
+        synth.make_world(tmp_path, resolution=10.0, roles=["faithfull"])
+    with pytest.raises(ValueError, match="duplicated model names"):
+        synth.make_world(tmp_path, resolution=10.0, roles=["mix:0.5", "mix:0.5"])
+
+
+def test_planted_shares_are_the_mean_absolute_components():
+    rng = np.random.default_rng(0)
+    n = 500
+    covariates = {"temperature": rng.uniform(-5, 25, n), "precipitation": rng.uniform(200, 3000, n),
+                  "npp": rng.uniform(0.1, 1.2, n), "clay": rng.uniform(5, 60, n),
+                  "cn_ratio": rng.uniform(8, 30, n), "wetland": rng.uniform(0, 0.5, n)}
+    shares = synth.planted_shares(covariates, np.ones(n))
+    assert sum(shares.values()) == pytest.approx(1.0)
+    wide_clay = dict(covariates, clay=rng.uniform(5, 60, n) * 0 + 25.0)  # no clay variation: no clay share
+    assert synth.planted_shares(wide_clay, np.ones(n))["clay"] == pytest.approx(0.0, abs=1e-12)
+    assert max(shares, key=shares.get) in ("clay", "temperature", "cn_ratio")

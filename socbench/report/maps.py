@@ -71,10 +71,17 @@ def difference_map_png(difference: xr.DataArray, *, dpi: int = 110) -> bytes:
 
 
 def difference_summary(difference: xr.DataArray) -> dict[str, float | int | None]:
-    """Area-weighted (cos latitude) mean and mean absolute difference, and the cell count."""
+    """Mean and mean absolute difference weighted by the run's cell weights, and the cell count.
+
+    The weights are the run's own (cell area x reference land fraction, the
+    ``weight`` coordinate the pipeline attaches), the same that weight every
+    score, so a coastal cell counts here as it counts in the stocks.
+    """
     values = difference.transpose("lat", "lon").to_numpy().astype(float)
-    weights = np.broadcast_to(np.cos(np.deg2rad(difference["lat"].to_numpy().astype(float)))[:, None], values.shape)
-    finite = np.isfinite(values)
+    if "weight" not in difference.coords:
+        raise ValueError("difference map without the run's cell weights (coordinate 'weight')")
+    weights = difference.coords["weight"].transpose("lat", "lon").to_numpy().astype(float)
+    finite = np.isfinite(values) & (weights > 0)
     total = weights[finite].sum()
     if total <= 0:
         return {"mean": None, "mean_abs": None, "n_cells": int(finite.sum())}
