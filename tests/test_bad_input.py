@@ -360,7 +360,7 @@ def _values(world: Path, name: str) -> np.ndarray:
     [
         ("valid_range", [5.0, 1.0], "valid_range must be \\[min, max\\] with finite min < max"),
         ("valid_range", [0.0], "valid_range"),
-        ("missing_values", [float("nan")], "missing_values must be finite numbers"),
+        ("missing_values", [float("nan")], "finite number"),
     ],
 )
 def test_missing_value_keys_are_validated(tmp_path, key, value, message):
