@@ -386,6 +386,22 @@ def _driver_tolerances(names: list[str], explained: dict[str, Explained], settin
     }
 
 
+def _r2_consensus(products: list[str], outliers: dict, explained: dict[str, Explained], settings: ScoreSettings) -> dict[str, float]:
+    """CV R^2 of the products that set the explained-variance consensus.
+
+    Driver outliers are left out, and so is a product whose R^2 is far from
+    every other product's (the nearest-neighbour rule on |R^2 differences|),
+    so that one failed emulator does not widen the tolerance for everyone.
+    """
+    r2 = {p: explained[p].cv_r2 for p in products if p not in outliers and np.isfinite(explained[p].cv_r2)}
+    names = list(r2)
+    gaps = np.abs(np.subtract.outer([r2[p] for p in names], [r2[p] for p in names]))
+    floor = 2.0 * settings.delta_min["explained_variance"]
+    for i in nearest_neighbour_outliers(gaps, floor, settings.outlier_factor):
+        r2.pop(names[i])
+    return r2
+
+
 def _loo_scalar_tolerance(values: dict[str, float], floor: float, relative: bool = False) -> float:
     """Median distance of each product's value to the mean of the others' (relative to it if asked)."""
     names = list(values)
@@ -420,7 +436,7 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     driver_products = [p for p in (reliable or products) if p not in outliers]
 
     tolerance = _driver_tolerances(driver_products, explained, settings)
-    r2 = {p: explained[p].cv_r2 for p in products if p not in outliers}
+    r2 = _r2_consensus(products, outliers, explained, settings)
     tolerance["explained_variance"] = _loo_scalar_tolerance(r2, settings.delta_min["explained_variance"])
     cells = _cells(region, stock_products)
     stocks = {p: _stock_pg(region.fields[p], region.weight, cells) for p in stock_products}
