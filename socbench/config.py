@@ -345,6 +345,15 @@ class LearnerSpec(_Strict):
     bootstraps: int = Field(8, ge=0, le=500, description="Spatial-block bootstrap replicates.")
     max_explain_cells: int = Field(2000, ge=100, description="Cells sampled for SHAP per fit.")
     min_r2: float = Field(0.3, le=1.0, description="Emulators below this CV R^2 are flagged as unreliable.")
+    min_r2_relative: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "A model's emulator is also unreliable in a region when its CV R^2 is below this fraction of the "
+            "observation products' median CV R^2 there."
+        ),
+    )
     seed: int = 20240101
 
     @field_validator("estimator")

@@ -209,12 +209,16 @@ def correlation_range(
     max_lag: float = 90.0,
     max_cells: int = 1500,
 ) -> float:
-    """Distance (degrees) at which the spatial correlogram of ``values`` first drops below ``threshold``.
+    """Distance (degrees) at which the structured spatial correlation of ``values`` falls below ``threshold``.
 
     The empirical correlogram (mean product of standardised values over
-    pairs of cells in distance classes of ``lag_step`` degrees) is read from at
-    most ``max_cells`` cells drawn with ``rng``. Returns ``max_lag`` when the
-    correlation never drops that low within it (or the region is smaller).
+    pairs of cells in distance classes of ``lag_step`` degrees, classes with at
+    least 30 pairs) is read from at most ``max_cells`` cells drawn with ``rng``
+    and divided by its value at the shortest lag: white noise on top of a
+    smooth field (a variogram's nugget) lowers every lag alike, so dividing it
+    out makes the range that of the smooth part, whatever its noise. A field
+    with no correlation at the shortest lag has range 0; ``max_lag`` is returned
+    when the correlation never falls that low within it (or the region is smaller).
     """
     values = np.asarray(values, float)
     if len(values) > max_cells:
@@ -232,8 +236,14 @@ def correlation_range(
     inside = lag < n_lags
     counts = np.bincount(lag[inside], minlength=n_lags)
     sums = np.bincount(lag[inside], weights=products[inside], minlength=n_lags)
-    for k in range(n_lags):
-        if counts[k] >= 30 and sums[k] / counts[k] < threshold:
+    lags = [k for k in range(n_lags) if counts[k] >= 30]
+    if not lags:
+        return float(max_lag)
+    first = sums[lags[0]] / counts[lags[0]]
+    if first < threshold:
+        return 0.0
+    for k in lags[1:]:
+        if sums[k] / counts[k] / first < threshold:
             return float(k * lag_step)
     return float(max_lag)
 
@@ -241,7 +251,7 @@ def correlation_range(
 def block_size_from_data(
     y, lat, lon, rng, smallest: float, largest: float, factor: float = 2.0, threshold: float = 0.05
 ) -> float:
-    """Spatial CV block edge (degrees): ``factor`` x the practical range of spatial autocorrelation of ``y``.
+    """Spatial CV block edge (degrees): ``factor`` x the practical range of the spatial autocorrelation of ``y``.
 
     As blockCV does (Valavi et al. 2019, MEE 10:225; Roberts et al. 2017,
     Ecography 40:913), blocks are made at least as large as the range of

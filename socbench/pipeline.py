@@ -48,7 +48,7 @@ from .results import (
     RunResult,
     empty_table,
 )
-from .score import Explained, RegionData, RegionScores, ScoreSettings, score_region
+from .score import Explained, RegionData, RegionScores, ScoreSettings, model_r2_floor, score_region
 
 Progress = Callable[[str], None]
 
@@ -646,8 +646,10 @@ def _regions(context: Context):
 def score_settings(definition: Definition) -> ScoreSettings:
     """The scoring constants of a definition."""
     scores = definition.scores
+    learner = definition.learner
     return ScoreSettings(
-        scores.weights, scores.delta_min, scores.distance_max, scores.power, min_r2=definition.learner.min_r2
+        scores.weights, scores.delta_min, scores.distance_max, scores.power,
+        min_r2=learner.min_r2, min_r2_relative=learner.min_r2_relative,
     )
 
 
@@ -681,6 +683,8 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
             }
         )
         data = RegionData(region, mask, context.weight, fields, explained, present)
+        products_r2 = np.median([explained[p].cv_r2 for p in present]) if present else float("nan")
+        floor = model_r2_floor(products_r2, settings)
         region_scores = score_region(data, [m for m in models if m in explained], settings)
         for table in ("scores", "assessments", "ceiling", "nulls", "flags", "stocks"):
             getattr(scored, table).extend(getattr(region_scores, table))
@@ -697,7 +701,7 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
                     "n_cells": result.n_cells,
                     "cv_r2": result.cv_r2,
                     "cv_block_size": result.block_size,
-                    "reliable": bool(result.cv_r2 >= definition.learner.min_r2),
+                    "reliable": bool(result.cv_r2 >= (definition.learner.min_r2 if kind == "observation" else floor)),
                 }
             )
             importances += _importance_rows(name, kind, region, names, result)

@@ -41,7 +41,7 @@ METRIC_MEANINGS = {
 
 #: Reason codes of withheld scores, with the sentence shown to readers.
 REASONS = {
-    "model_emulator_unreliable": "the model's emulator explains too little (CV R^2 below min_r2) to read its drivers",
+    "model_emulator_unreliable": "the model's emulator explains too little (CV R^2 below min_r2, or below half the products' median) to read its drivers",
     "products_unreliable": "the observation products' emulators explain too little (median CV R^2 below min_r2)",
     "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves) lies within their spread",
     "no_observations": "no observation product covers this region",
@@ -251,7 +251,10 @@ class RegionData:
 class ScoreSettings:
     """Score weights and the constants of the score maps.
 
-    ``delta_min`` floors each tolerance; ``distance_max`` and ``power`` shape
+    A model's emulator is unreliable below ``min_r2``, or below
+    ``min_r2_relative`` times the products' median CV R^2 in the region (its
+    drivers explain too little of its SOC, next to the observations', to read
+    which ones matter). ``delta_min`` floors each tolerance; ``distance_max`` and ``power`` shape
     each graded score map (:func:`graded_score`), whose driver maps give the
     null reference ``null_score``; a driver score is withheld for everyone in a
     region when the null reference lies within ``discrimination_factor`` times
@@ -264,6 +267,7 @@ class ScoreSettings:
     distance_max: dict[str, float]
     power: dict[str, float]
     min_r2: float = 0.3
+    min_r2_relative: float = 0.5
     outlier_factor: float = 3.0
     stock_ratio_limit: float = 3.0
     discrimination_factor: float = 1.25
@@ -305,6 +309,7 @@ class Envelope:
     tolerance: dict[str, float]
     spatial_agreement: float
     null_distance: dict[str, float] = field(default_factory=dict)
+    model_r2_floor: float = float("nan")
     withheld: dict[str, str] = field(default_factory=dict)
     flags: list[dict] = field(default_factory=list)
 
@@ -381,6 +386,22 @@ def _driver_tolerances(names: list[str], explained: dict[str, Explained], settin
     }
 
 
+def _r2_consensus(products: list[str], outliers: dict, explained: dict[str, Explained], settings: ScoreSettings) -> dict[str, float]:
+    """CV R^2 of the products that set the explained-variance consensus.
+
+    Driver outliers are left out, and so is a product whose R^2 is far from
+    every other product's (the nearest-neighbour rule on |R^2 differences|),
+    so that one failed emulator does not widen the tolerance for everyone.
+    """
+    r2 = {p: explained[p].cv_r2 for p in products if p not in outliers and np.isfinite(explained[p].cv_r2)}
+    names = list(r2)
+    gaps = np.abs(np.subtract.outer([r2[p] for p in names], [r2[p] for p in names]))
+    floor = 2.0 * settings.delta_min["explained_variance"]
+    for i in nearest_neighbour_outliers(gaps, floor, settings.outlier_factor):
+        r2.pop(names[i])
+    return r2
+
+
 def _loo_scalar_tolerance(values: dict[str, float], floor: float, relative: bool = False) -> float:
     """Median distance of each product's value to the mean of the others' (relative to it if asked)."""
     names = list(values)
@@ -407,14 +428,15 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     stock_products = [p for p in products if p not in stock_outliers] or products
 
     reliable = [p for p in products if explained[p].cv_r2 >= settings.min_r2]
-    if np.median([explained[p].cv_r2 for p in products]) < settings.min_r2:
+    products_r2 = float(np.median([explained[p].cv_r2 for p in products]))
+    if products_r2 < settings.min_r2:
         withheld.update({c: "products_unreliable" for c in DRIVER_COMPONENTS})
     outliers = _driver_outliers(reliable, explained, settings)
     flags += [_flag(p, region.name, "outlier", d) for p, d in outliers.items()]
     driver_products = [p for p in (reliable or products) if p not in outliers]
 
     tolerance = _driver_tolerances(driver_products, explained, settings)
-    r2 = {p: explained[p].cv_r2 for p in products if p not in outliers}
+    r2 = _r2_consensus(products, outliers, explained, settings)
     tolerance["explained_variance"] = _loo_scalar_tolerance(r2, settings.delta_min["explained_variance"])
     cells = _cells(region, stock_products)
     stocks = {p: _stock_pg(region.fields[p], region.weight, cells) for p in stock_products}
@@ -443,10 +465,17 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
         tolerance=tolerance,
         spatial_agreement=_spatial_agreement(region, stock_products),
         null_distance=null_distance,
+        model_r2_floor=model_r2_floor(products_r2, settings),
         withheld=withheld,
         flags=flags,
     )
     return envelope
+
+
+def model_r2_floor(products_median_r2: float, settings: ScoreSettings) -> float:
+    """The CV R^2 below which a model's emulator is unreliable in a region."""
+    relative = settings.min_r2_relative * products_median_r2 if np.isfinite(products_median_r2) else 0.0
+    return float(max(settings.min_r2, relative))
 
 
 def _flag(product: str, region: str, flag: str, detail: str) -> dict:
@@ -494,7 +523,7 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
     if envelope.products:
         scores.update(_driver_scores(candidate.explained, envelope, settings))
         scores.update(_field_scores(candidate.field, envelope))
-        unreliable = candidate.explained is not None and not candidate.explained.cv_r2 >= settings.min_r2
+        unreliable = candidate.explained is not None and not candidate.explained.cv_r2 >= envelope.model_r2_floor
         if candidate.judge_emulator and unreliable:
             for component in DRIVER_COMPONENTS:
                 withheld.setdefault(component, "model_emulator_unreliable")
