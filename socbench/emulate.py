@@ -213,7 +213,7 @@ def correlation_range(
 
     The empirical correlogram (mean product of standardised values over
     pairs of cells in distance classes of ``lag_step`` degrees, classes with at
-    least 30 pairs) is read from at most ``max_cells`` cells drawn with ``rng``
+    least 100 pairs) is read from at most ``max_cells`` cells drawn with ``rng``
     and divided by its value at the shortest lag: white noise on top of a
     smooth field (a variogram's nugget) lowers every lag alike, so dividing it
     out makes the range that of the smooth part, whatever its noise. A field
@@ -236,11 +236,12 @@ def correlation_range(
     inside = lag < n_lags
     counts = np.bincount(lag[inside], minlength=n_lags)
     sums = np.bincount(lag[inside], weights=products[inside], minlength=n_lags)
-    lags = [k for k in range(n_lags) if counts[k] >= 30]
+    lags = [k for k in range(n_lags) if counts[k] >= 100]
     if not lags:
         return float(max_lag)
     first = sums[lags[0]] / counts[lags[0]]
-    if first < threshold:
+    # mostly noise even at the shortest lag: correlation below 0.2, or within 3 standard errors of 0
+    if first < max(threshold, 0.2, 3.0 / np.sqrt(counts[lags[0]])):
         return 0.0
     for k in lags[1:]:
         if sums[k] / counts[k] / first < threshold:
