@@ -21,6 +21,7 @@ import math
 import os
 import sys
 import time
+import warnings
 import traceback
 import unicodedata
 from pathlib import Path
@@ -398,8 +399,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warnings(debug: bool) -> None:
+    """Show socbench's own warnings as one line each (``socbench: warning: ...``), without the source line."""
+    from .errors import SocbenchWarning
+
+    default = warnings.formatwarning
+
+    def formatted(message, category, filename, lineno, line=None):
+        if issubclass(category, SocbenchWarning) and not debug:
+            return printable(f"socbench: warning: {' '.join(str(message).split())}") + "\n"
+        return default(message, category, filename, lineno, line)
+
+    warnings.formatwarning = formatted
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _one_line_warnings(args.debug)
     try:
         return args.handler(args)
     except SocbenchError as exc:

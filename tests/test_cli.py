@@ -64,3 +64,19 @@ def test_version(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert "socbench" in capsys.readouterr().out
+
+
+def test_socbench_warnings_are_one_line(capsys):
+    import warnings
+
+    from socbench.cli import _one_line_warnings
+    from socbench.errors import SocbenchWarning
+
+    saved = warnings.formatwarning
+    try:
+        _one_line_warnings(debug=False)
+        text = warnings.formatwarning(SocbenchWarning("obs/a.nc: variable 'soc': units 'Kg/m2'\n read as 'kg m-2'"),
+                                      SocbenchWarning, "x.py", 1)
+    finally:
+        warnings.formatwarning = saved
+    assert text == "socbench: warning: obs/a.nc: variable 'soc': units 'Kg/m2' read as 'kg m-2'\n"

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 
 from socbench import synth
 from socbench.cli import main
-from socbench.config import ObservationSpec, load_definition
+from socbench.config import load_definition
 from socbench.data import benchmark_files, load_registry
 from socbench.regions import WHITTAKER_BIOMES, whittaker_class
 from socbench.resources import resource_dir
@@ -31,18 +31,13 @@ from test_data_fetch import Server
 SHIPPED = sorted(p.stem for p in resource_dir("benchmarks").glob("*.yaml")
                  if p.stem != "demo" and not p.stem.startswith("registry"))  # registry-sources.yaml: the data sidecar
 REAL = ["cmip-soc-climate", "cmip-soc-soil"]
-INPUTS_KEYS = "missing_values" in ObservationSpec.model_fields
-needs_inputs = pytest.mark.xfail(
-    not INPUTS_KEYS, strict=False,
-    reason="needs inputs branch (missing_values/valid_range keys, Kg/m2 alias, climatology reading)",
-)
 
 
 def test_the_real_benchmarks_are_shipped():
     assert set(REAL) <= set(SHIPPED)
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=needs_inputs) for n in SHIPPED] + ["demo"])
+@pytest.mark.parametrize("name", [*SHIPPED, "demo"])
 def test_every_shipped_benchmark_validates(name, capsys):
     assert main(["validate", str(resource_dir("benchmarks") / f"{name}.yaml")]) == 0
     assert f"valid benchmark definition {name!r}" in capsys.readouterr().out
@@ -271,7 +266,6 @@ def light_copy(name: str, target: Path) -> Path:
     return path
 
 
-@needs_inputs
 @pytest.mark.parametrize("name", REAL)
 def test_shipped_benchmark_runs_on_lookalike_files(name, served, cmip_world, tmp_path, capsys):
     registry, server = served

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..outputs import replace_directory
 
 
 @contextmanager
@@ -32,24 +32,7 @@ def staged_output_directory(target: Path) -> Iterator[Path]:
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a report is meant to be read
         yield staging
-        _swap_in(staging, target)
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    if not os.path.lexists(target):
-        staging.rename(target)
-        return
-    retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-    target.rename(retired)
-    try:
-        staging.rename(target)
-    except BaseException:
-        retired.rename(target)
-        raise
-    if retired.is_symlink():
-        retired.unlink()
-    else:
-        shutil.rmtree(retired, ignore_errors=True)
