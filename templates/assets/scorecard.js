@@ -247,6 +247,7 @@
     var rows = valueRows(entry);
     var meta = entry.values;
     box.textContent = "";
+    details.setAttribute("data-listed", "");
     if (!rows.length) {
       var empty = document.createElement("p");
       empty.className = "muted";
