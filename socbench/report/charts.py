@@ -172,7 +172,7 @@ def values_descriptor(key: str, value: str, value_title: str, driver: str | None
 
 def _focus_ring(key: str, size: int) -> dict[str, Any]:
     """Encodings that ring the point named by the ``focus`` parameter (its values-table row has focus)."""
-    test = f"{FOCUS_PARAM} != '' && datum.series + '|' + datum.{key} == {FOCUS_PARAM}"
+    test = f"datum.series + '|' + datum.{key} == {FOCUS_PARAM}"  # never true for "": keys hold a '|'
     return {"size": alt.condition(test, alt.value(size * 4), alt.value(size)),
             "stroke": alt.condition(test, alt.value(CENTRE_COLOUR), alt.value(None)),
             "strokeWidth": alt.condition(test, alt.value(2), alt.value(0))}
