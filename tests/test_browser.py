@@ -14,11 +14,13 @@ Skipped when Playwright or Debian's chromium (/usr/bin/chromium) is missing;
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from socbench import report
+from socbench.report import model_page
 
 try:
     from fake_result import HOSTILE_MODEL, MODELS, make_fake_result
@@ -101,6 +103,7 @@ def _open(page, path: Path, fragment: str = "") -> None:
     expected = page.locator(".chart").count()
     if expected:
         page.wait_for_function(f"document.querySelectorAll('.chart svg').length >= {expected}", timeout=15_000)
+        page.wait_for_function(f"document.querySelectorAll('details.chart-values[data-listed]').length >= {expected}")
 
 
 def _screenshot(page, name: str) -> None:
@@ -220,6 +223,43 @@ def test_chart_marks_show_their_value_on_hover(page, scorecards):
     assert "Response" in tooltip.inner_text()
 
 
+def _number(text: str) -> str:
+    """A number as the pages print it (a true minus sign)."""
+    return text.replace("-", "\u2212")
+
+
+def _tab_until(page, selector: str, limit: int = 400) -> None:
+    """Press Tab (keyboard only) until the focused element matches ``selector``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_keyboard_reads_a_chart_value(page, scorecards):
+    result = make_fake_result(seed=5)  # the run behind scorecards["current"]
+    pair = model_page.worst_pairs(result, "CESM2")[0]
+    _open(page, scorecards["current"] / "models" / "CESM2.html")
+    _tab_until(page, "#wrong details.chart-values summary")
+    page.keyboard.press("Enter")  # opens the values table
+    page.keyboard.press("Tab")
+    focused = page.evaluate("() => [document.activeElement.tagName, document.activeElement.getAttribute('aria-label')]")
+    assert focused[0] == "TR"
+    label = focused[1]
+    assert label.startswith(f"CESM2, {pair['label']} at "), label
+    at, value = re.search(r" at (\S+): response (\S+) ", label).groups()
+    curve = result.responses[(result.responses["dataset"] == "CESM2") & (result.responses["region"] == pair["region"])
+                             & (result.responses["covariate"] == pair["covariate"])]
+    shown = {(_number(f"{float(f'{x:.3g}'):g}"), _number(f"{y:.3f}")) for x, y in zip(curve["x"], curve["value"])}
+    assert (at, value) in shown
+    # The focused row rings its point in the chart.
+    chart = page.eval_on_selector("#wrong details.chart-values", "d => d.getAttribute('data-chart')")
+    page.wait_for_function("id => document.querySelectorAll('#' + id + ' g.values_marks path[stroke]').length === 1",
+                           arg=chart)
+    _screenshot(page, "model-value-focused")
+
+
 # ---------------------------------------------------------------- comparison page
 
 
@@ -246,6 +286,7 @@ def test_axe_finds_no_violation_on_any_page(page, scorecards):
     source = AXE.read_text(encoding="utf-8")
     for path in _pages(scorecards["current"]):
         _open(page, path)
+        page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")  # values tables too
         page.add_script_tag(content=source)
         # preload off: axe would otherwise fetch the style sheet itself, which file:// pages may not do.
         violations = page.evaluate("""() => axe.run(document, {preload: false}).then(r => r.violations.map(
@@ -260,6 +301,7 @@ def test_no_horizontal_scroll_on_a_phone(browser, scorecards):
     try:
         for path in _pages(scorecards["current"]):
             _open(tab, path)
+            tab.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
             width = tab.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], (path.name, width)
             _screenshot(tab, f"phone-{path.stem}")

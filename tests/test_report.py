@@ -865,3 +865,63 @@ def test_difference_summary_uses_the_runs_cell_weights_not_cos_latitude():
     assert summary["mean"] == pytest.approx((1.0 * 1.0 + 3.0 * 0.25) / 1.25)
     with pytest.raises(ValueError, match="weight"):
         difference_summary(difference.drop_vars("weight"))
+
+
+# ---------------------------------------------------------------- values tables of the charts
+
+
+def test_every_chart_names_the_marks_its_values_table_lists(out_dir):
+    """The page script finds a figure's values by mark name: each must exist in the compiled Vega spec."""
+    vl_convert = pytest.importorskip("vl_convert")
+    text = (out_dir / "models" / "CESM2.html").read_text(encoding="utf-8")
+    specs = [chart["spec"] for chart in _page_config(text)["charts"]]
+    assert specs
+    for spec in specs:
+        described = spec["usermeta"]["values"]
+        compiled = {mark.get("name") for mark in vl_convert.vegalite_to_vega(spec)["marks"]}
+        assert set(described["marks"].values()) <= compiled
+        assert described["focus"] in {param["name"] for param in spec["params"]}
+
+
+def _chromium_page(playwright):
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.is_file():
+        pytest.skip(f"needs chromium at {chromium}")
+    browser = playwright.chromium.launch(executable_path=str(chromium), args=["--headless", "--no-sandbox"])
+    return browser, browser.new_page(viewport={"width": 1280, "height": 900})
+
+
+@pytest.mark.browser
+def test_values_table_holds_one_entry_per_plotted_mark(out_dir, result):
+    """Importance figure of CESM2 in Tundra with HWSD-like switched on: one row per point and per observed bar."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shown = ["CESM2", "HWSD-like"]
+    region = "Tundra"
+    series = result.importances[result.importances["dataset"].isin(shown) & (result.importances["region"] == region)]
+    envelope = result.envelope_importance[result.envelope_importance["region"] == region]
+    labels = model_page.covariate_labels(result)
+    with sync_api.sync_playwright() as playwright:
+        browser, page = _chromium_page(playwright)
+        try:
+            page.goto((out_dir / "models" / "CESM2.html").as_uri())
+            page.wait_for_function("document.querySelectorAll('details.chart-values[data-listed]').length"
+                                   " === document.querySelectorAll('.chart').length", timeout=15_000)
+            page.select_option("#region-picker", region)
+            page.check("input.series-toggle[value='HWSD-like']")
+            figure = page.eval_on_selector("#importance ~ details.chart-values", "d => d.getAttribute('data-chart')")
+            rows_selector = f"details[data-chart='{figure}'] tbody tr"
+            page.wait_for_function("([s, n]) => document.querySelectorAll(s).length === n",
+                                   arg=[rows_selector, len(series) + len(envelope)], timeout=10_000)
+            rows = page.eval_on_selector_all(rows_selector, "rows => rows.map(r => [r.tabIndex,"
+                                             " Array.from(r.cells, c => c.textContent)])")
+            marks = page.evaluate("id => ['values_marks', 'envelope_marks'].map(name =>"
+                                  " document.querySelectorAll('#' + id + ' g.' + name + ' path').length)", figure)
+        finally:
+            browser.close()
+    assert marks == [len(series), len(envelope)]  # the SVG draws exactly the rows listed
+    assert all(tab_index == 0 for tab_index, _ in rows)
+    expected = {(r.dataset, labels[r.covariate]): r.share for r in series.itertuples()}
+    expected |= {("Observed range", labels[r.covariate]): r.centre for r in envelope.itertuples()}
+    listed = {(cells[0], cells[1]): float(cells[2].replace("\u2212", "-")) for _, cells in rows}
+    assert listed.keys() == expected.keys()
+    assert all(abs(listed[key] - value) <= 6e-4 for key, value in expected.items())  # printed to 3 decimals

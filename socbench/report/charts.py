@@ -7,6 +7,14 @@ the page's controls set: ``region`` (region picker), ``hidden`` (series the
 reader switched off) and, on the comparison page, ``a`` and ``b`` (the two
 series compared). Every mark carries a tooltip with its values.
 
+Keyboard users cannot focus Vega's SVG marks, so every spec also names the
+layers whose items are the figure's values (``values``: the datasets'
+points, ``envelope``: the observed range) and describes them in
+``usermeta.values`` (see :func:`values_descriptor`). The page script reads
+those items from the rendered view and lists them in a focusable values
+table beside the chart; the ``focus`` parameter (``"<series>|<key>"``)
+rings the point whose row has the keyboard focus.
+
 Whiskers and bands are the 5-95 % range of the bootstrap replicates
 *re-centred on the point estimate* (``low``/``high`` columns, see
 :func:`socbench.report.pagedata.recentred`): the replicates refit the
@@ -39,6 +47,10 @@ _CONFIG = {
 
 SERIES_FILTER = "indexof(hidden, datum.series) < 0"
 PAIR_FILTER = "(datum.series == a || datum.series == b)"
+#: Names of the layers whose scenegraph items the values table lists (Vega names them ``<name>_marks``).
+VALUES_LAYER = "values"
+ENVELOPE_LAYER = "envelope"
+FOCUS_PARAM = "focus"
 
 
 def series_colours(series: list[str]) -> dict[str, list[str]]:
@@ -93,21 +105,24 @@ def _importance_chart(order_labels: tuple[str, ...], compare: bool) -> dict[str,
     envelope = alt.Chart(alt.NamedData("envelope_importance")).transform_filter("datum.region == region")
     band = envelope.mark_bar(color=ENVELOPE_COLOUR, opacity=0.45, height=14).encode(
         y=y, x=alt.X("low:Q", title="Share of the explanation", scale=alt.Scale(zero=True)),
-        x2="high:Q", tooltip=_tooltip("Observed range", ["low", "high"], extra=["centre"]))
+        x2="high:Q", tooltip=_tooltip("Observed range", ["low", "high"], extra=["centre"])
+    ).properties(name=ENVELOPE_LAYER)
     centre = envelope.mark_tick(color=CENTRE_COLOUR, thickness=2, size=16).encode(
         y=y, x="centre:Q", tooltip=_tooltip("Observed centre", ["centre"]))
     series = _series_base("importance", compare)
     colour, offset = _colour(compare), alt.YOffset("series:N", title=None)
     whiskers = series.mark_rule(strokeWidth=1.5).encode(y=y, yOffset=offset, x="low:Q", x2="high:Q", color=colour)
-    points = series.mark_point(filled=True, size=60, opacity=1).encode(
-        y=y, yOffset=offset, x="share:Q", color=colour,
+    points = series.mark_point(filled=True, opacity=1).encode(
+        y=y, yOffset=offset, x="share:Q", color=colour, **_focus_ring("label", size=60),
         tooltip=[alt.Tooltip("series:N", title="Dataset"), alt.Tooltip("label:N", title="Driver"),
                  alt.Tooltip("share:Q", title="Share", format=".3f"),
                  alt.Tooltip("raw_low:Q", title="5 % of replicates", format=".3f"),
-                 alt.Tooltip("raw_high:Q", title="95 % of replicates", format=".3f")])
+                 alt.Tooltip("raw_high:Q", title="95 % of replicates", format=".3f")]
+    ).properties(name=VALUES_LAYER)
     chart = alt.layer(band, centre, whiskers, points).properties(
         width="container", height=34 * max(len(order), 1))
-    return _finish(chart, compare, region=True)
+    return _finish(chart, compare, region=True,
+                   values=values_descriptor(key="label", value="share", value_title="Share"))
 
 
 @functools.lru_cache(maxsize=256)
@@ -118,20 +133,49 @@ def _response_chart(covariate: str, x_title: str, compare: bool, region: str | N
     envelope = alt.Chart(alt.NamedData("envelope_response")).transform_filter(where)
     band = envelope.mark_area(color=ENVELOPE_COLOUR, opacity=0.35).encode(
         x=x, y=alt.Y("low:Q", title="Centred response of ln SOC"), y2="high:Q",
-        tooltip=_tooltip("Observed range", ["x", "low", "high"]))
+        tooltip=_tooltip("Observed range", ["x", "low", "high"])).properties(name=ENVELOPE_LAYER)
     centre = envelope.mark_line(color=CENTRE_COLOUR, strokeDash=[4, 3], strokeWidth=1.5).encode(
         x=x, y="centre:Q")
     series = _series_base("response", compare, where)
     colour = _colour(compare)
     lines = series.mark_line(strokeWidth=2.2).encode(x=x, y="y:Q", color=colour, detail="series:N")
-    points = series.mark_point(filled=True, size=22, opacity=0.9).encode(
-        x=x, y="y:Q", color=colour,
+    points = series.mark_point(filled=True, opacity=0.9).encode(
+        x=x, y="y:Q", color=colour, **_focus_ring("x", size=22),
         tooltip=[alt.Tooltip("series:N", title="Dataset"), alt.Tooltip("x:Q", title=x_title, format=".3g"),
                  alt.Tooltip("y:Q", title="Response", format=".3f"),
                  alt.Tooltip("raw_low:Q", title="5 % of replicates", format=".3f"),
-                 alt.Tooltip("raw_high:Q", title="95 % of replicates", format=".3f")])
+                 alt.Tooltip("raw_high:Q", title="95 % of replicates", format=".3f")]
+    ).properties(name=VALUES_LAYER)
     chart = alt.layer(band, centre, lines, points).properties(width="container", height=190)
-    return _finish(chart, compare, region=region is None)
+    return _finish(chart, compare, region=region is None,
+                   values=values_descriptor(key="x", value="y", value_title="Response", driver=x_title))
+
+
+def values_descriptor(key: str, value: str, value_title: str, driver: str | None = None) -> dict[str, Any]:
+    """How the page script lists a chart's values (``usermeta.values`` of the spec).
+
+    Parameters
+    ----------
+    key : str
+        Field that tells a dataset's points apart: ``label`` (driver, importance
+        chart) or ``x`` (driver value, response chart).
+    value, value_title : str
+        Field of the plotted value and its column title.
+    driver : str, optional
+        The driver's label when the whole chart shows one driver; else each
+        point's ``label`` names it.
+    """
+    return {"marks": {"series": f"{VALUES_LAYER}_marks", "envelope": f"{ENVELOPE_LAYER}_marks"},
+            "key": key, "value": value, "value_title": value_title, "driver": driver,
+            "focus": FOCUS_PARAM}
+
+
+def _focus_ring(key: str, size: int) -> dict[str, Any]:
+    """Encodings that ring the point named by the ``focus`` parameter (its values-table row has focus)."""
+    test = f"datum.series + '|' + datum.{key} == {FOCUS_PARAM}"  # never true for "": keys hold a '|'
+    return {"size": alt.condition(test, alt.value(size * 4), alt.value(size)),
+            "stroke": alt.condition(test, alt.value(CENTRE_COLOUR), alt.value(None)),
+            "strokeWidth": alt.condition(test, alt.value(2), alt.value(0))}
 
 
 def _series_base(name: str, compare: bool, where: str = "datum.region == region") -> alt.Chart:
@@ -157,8 +201,8 @@ def _tooltip(title: str, fields: list[str], extra: tuple[str, ...] | list[str] =
             *[alt.Tooltip(f"{f}:Q", title=names.get(f, f), format=".3g") for f in [*fields, *extra]]]
 
 
-def _finish(chart: alt.TopLevelMixin, compare: bool, region: bool) -> dict[str, Any]:
-    params = [alt.param(name="hidden", value=[])]
+def _finish(chart: alt.TopLevelMixin, compare: bool, region: bool, values: dict[str, Any]) -> dict[str, Any]:
+    params = [alt.param(name="hidden", value=[]), alt.param(name=FOCUS_PARAM, value="")]
     if region:
         params.append(alt.param(name="region", value=""))
     if compare:
@@ -167,7 +211,7 @@ def _finish(chart: alt.TopLevelMixin, compare: bool, region: bool) -> dict[str, 
     spec.pop("$schema", None)  # a URL; the bundled Vega-Lite needs no schema to compile the spec
     spec["config"] = {**spec.get("config", {}), **_CONFIG}
     spec["autosize"] = {"type": "fit-x", "contains": "padding"}
-    spec["usermeta"] = {"params": [p.name for p in params]}
+    spec["usermeta"] = {"params": [p.name for p in params if p.name != FOCUS_PARAM], "values": values}
     return spec
 
 

@@ -138,7 +138,10 @@
       });
       window.vegaEmbed(element, spec, { actions: false, renderer: "svg", mode: "vega-lite" })
         .then(function (result) {
-          views.push({ view: result.view, params: (spec.usermeta || {}).params || [] });
+          var entry = { view: result.view, params: (spec.usermeta || {}).params || [],
+                        values: (spec.usermeta || {}).values, id: chart.id };
+          views.push(entry);
+          listValues(entry);
         })
         .catch(function (error) {
           element.textContent = "The chart could not be drawn: " + error.message;
@@ -152,8 +155,115 @@
       entry.params.forEach(function (name) {
         if (Object.prototype.hasOwnProperty.call(params, name)) entry.view.signal(name, params[name]);
       });
-      entry.view.runAsync();
+      entry.view.runAsync().then(function () { listValues(entry); });
     });
+  }
+
+  /* ---------------------------------------------------------------- values tables (keyboard access to the marks) */
+
+  function formatNumber(value, digits) {
+    if (value === null || value === undefined || !isFinite(value)) return "–";
+    return Number(value).toFixed(digits).replace("-", "−");
+  }
+
+  function formatDriverValue(value) {
+    if (value === null || value === undefined || !isFinite(value)) return "–";
+    var magnitude = Math.abs(value);
+    var text = magnitude !== 0 && (magnitude >= 1e4 || magnitude < 1e-3) ? Number(value).toExponential(2)
+      : String(Number(Number(value).toPrecision(3)));
+    return text.replace("-", "−");
+  }
+
+  /* Items of the mark named `name` in the rendered scenegraph: exactly what the chart draws. */
+  function markItems(view, name) {
+    var found = [];
+    (function walk(node) {
+      if (!node) return;
+      if (node.marktype && node.name === name) {
+        (node.items || []).forEach(function (item) { if (item.datum) found.push(item.datum); });
+        return;
+      }
+      (node.items || []).forEach(walk);
+    }(view.scenegraph().root));
+    return found;
+  }
+
+  function valueRows(entry) {
+    var meta = entry.values;
+    var driver = function (datum) {
+      return meta.driver ? meta.driver + " at " + formatDriverValue(datum[meta.key]) : datum.label;
+    };
+    var rows = markItems(entry.view, meta.marks.series).map(function (datum) {
+      var value = formatNumber(datum[meta.value], 3), range = formatNumber(datum.low, 3) + "–" + formatNumber(datum.high, 3);
+      return { cells: [datum.series, driver(datum), value, range], focus: datum.series + "|" + datum[meta.key],
+               label: datum.series + ", " + driver(datum) + ": " + meta.value_title.toLowerCase() + " " + value +
+                      " (5–95 % range " + range + ")" };
+    });
+    markItems(entry.view, meta.marks.envelope).forEach(function (datum) {
+      var centre = formatNumber(datum.centre, 3), range = formatNumber(datum.low, 3) + "–" + formatNumber(datum.high, 3);
+      rows.push({ cells: ["Observed range", driver(datum), centre, range], focus: "",
+                  label: "Observed range over the products, " + driver(datum) + ": centre " + centre +
+                         " (range " + range + ")" });
+    });
+    return rows;
+  }
+
+  function headerRow(table, titles) {
+    var row = table.createTHead().insertRow();
+    titles.forEach(function (title) {
+      var th = document.createElement("th");
+      th.scope = "col";
+      th.textContent = title;
+      row.appendChild(th);
+    });
+  }
+
+  function setFocus(entry, key) {
+    try {
+      entry.view.signal(entry.values.focus, key).runAsync();
+    } catch (error) { /* a spec without the focus parameter: no highlight */ }
+  }
+
+  function valueRow(body, entry, item) {
+    var row = body.insertRow();
+    row.tabIndex = 0;
+    row.setAttribute("aria-label", item.label);
+    item.cells.forEach(function (text, i) {
+      var cell = row.insertCell();
+      cell.textContent = text;
+      if (i >= 2) cell.className = "num";
+    });
+    row.addEventListener("focus", function () { setFocus(entry, item.focus); });
+    row.addEventListener("mouseenter", function () { setFocus(entry, item.focus); });
+    row.addEventListener("blur", function () { setFocus(entry, ""); });
+    row.addEventListener("mouseleave", function () { setFocus(entry, ""); });
+  }
+
+  /* Fill the figure's values table from the marks it draws now (shown region and datasets only). */
+  function listValues(entry) {
+    var details = document.querySelector('details.chart-values[data-chart="' + entry.id + '"]');
+    if (!details || !entry.values) return;
+    var box = details.querySelector(".values-box");
+    var rows = valueRows(entry);
+    var meta = entry.values;
+    box.textContent = "";
+    details.setAttribute("data-listed", "");
+    if (!rows.length) {
+      var empty = document.createElement("p");
+      empty.className = "muted";
+      empty.textContent = "No values in this region for the datasets shown.";
+      box.appendChild(empty);
+      return;
+    }
+    var table = document.createElement("table");
+    table.className = "values";
+    var caption = table.createCaption();
+    caption.textContent = rows.length + " values; each row is one mark of the chart (Tab moves between them).";
+    headerRow(table, ["Dataset", meta.driver ? meta.driver : "Driver", meta.value_title + " (observed: centre)",
+                      "5–95 % range"]);
+    var body = table.createTBody();
+    rows.forEach(function (item) { valueRow(body, entry, item); });
+    box.appendChild(table);
   }
 
   /* ---------------------------------------------------------------- model page */
