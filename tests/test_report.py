@@ -666,7 +666,9 @@ def test_relative_colours_follow_the_column():
 
 
 def test_ok_badge_contrast_meets_wcag_aa():
-    css = (Path(report.__file__).parents[2] / "templates" / "assets" / "scorecard.css").read_text()
+    from socbench.resources import resource_dir
+
+    css = (resource_dir("templates") / "assets" / "scorecard.css").read_text()
     good = re.search(r"--good:\s*(#[0-9a-f]{6})", css).group(1)
     background = re.search(r"\.status-ok \{ background: (#[0-9a-f]{6})", css).group(1)
     assert values.contrast_ratio(background, good) >= 4.5
