@@ -183,10 +183,11 @@ class ModelsSpec(_Strict):
     catalog: str | None = Field(
         None,
         description=(
-            "Path (relative to data_root) of an intake-esm catalogue (ESM collection JSON) whose catalog_file "
-            "CSV lists one netCDF file per row with source_id, experiment_id, member_id, table_id, variable_id, "
-            "grid_label, version and the file path. Used instead of walking a DRS tree; may be combined with "
-            "drs_root and explicit models."
+            "Path (relative to data_root) or URL of an intake-esm catalogue (ESM collection JSON) whose "
+            "catalog_file CSV lists one asset per row (a netCDF file, or a zarr store when assets.format is "
+            "zarr, as in the Pangeo CMIP6 catalogue) with source_id, experiment_id, member_id, table_id, "
+            "variable_id, grid_label, version and its path. Used instead of walking a DRS tree; may be "
+            "combined with drs_root and explicit models."
         ),
     )
     experiment: str = "historical"
