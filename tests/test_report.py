@@ -927,3 +927,13 @@ def test_values_table_holds_one_entry_per_plotted_mark(out_dir, result):
     listed = {(cells[0], cells[1]): float(cells[2].replace("\u2212", "-")) for _, cells in rows}
     assert listed.keys() == expected.keys()
     assert all(abs(listed[key] - value) <= 6e-4 for key, value in expected.items())  # printed to 3 decimals
+
+
+def test_emulator_table_reports_the_cv_block_size(tmp_path):
+    """Issue 7 item 5: the block size used is reported, in emulators.csv and in the scorecard."""
+    result = make_fake_result()
+    index = report.write_report(result, tmp_path / "out").read_text()
+    row = result.emulators.dropna(subset=["cv_block_size"]).iloc[0]
+    assert f"CV blocks of {int(round(row.cv_block_size))}°" in index
+    emulators = pd.read_csv(tmp_path / "out" / "emulators.csv")
+    assert "cv_block_size" in emulators.columns

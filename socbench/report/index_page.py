@@ -36,7 +36,7 @@ from .tables import (
     score_lookup,
     skipped_lookup,
 )
-from .values import MISSING_TEXT, SCORE_PALETTE, RELATIVE_PALETTE, fmt, fmt_int, jsonable, text, truthy, unique
+from .values import MISSING_TEXT, SCORE_PALETTE, RELATIVE_PALETTE, fmt, fmt_int, is_number, jsonable, text, truthy, unique
 
 
 def index_context(result: RunResult, pages: dict[str, str], changes: pd.DataFrame | None,
@@ -153,12 +153,14 @@ def emulator_table(emulators: pd.DataFrame, regions: list[str]) -> dict[str, Any
 
 def _emulator_cell(dataset: str, region: str, row) -> dict[str, Any]:
     if row is None:
-        return {"r2": MISSING_TEXT, "n": "", "unreliable": False, "title": f"{dataset}, {region}: no emulator"}
+        return {"r2": MISSING_TEXT, "n": "", "block": "", "unreliable": False, "title": f"{dataset}, {region}: no emulator"}
     unreliable = not truthy(row.reliable)
     r2, n_cells = fmt(row.cv_r2), fmt_int(row.n_cells)
+    block = fmt_int(row.cv_block_size) if is_number(row.cv_block_size) else ""
     flag = " (unreliable: its scores are withheld)" if unreliable else ""
-    return {"r2": r2, "n": n_cells, "unreliable": unreliable,
-            "title": f"{dataset}, {region}: CV R² {r2}, {n_cells} cells{flag}"}
+    blocks = f", CV blocks of {block}°" if block else ""
+    return {"r2": r2, "n": n_cells, "block": block, "unreliable": unreliable,
+            "title": f"{dataset}, {region}: CV R² {r2}, {n_cells} cells{blocks}{flag}"}
 
 
 def _region_rows(result: RunResult, statuses: dict[str, str]) -> list[dict[str, str]]:
