@@ -357,26 +357,14 @@ class LearnerSpec(_Strict):
     )
     seed: int = 20240101
 
-    @field_validator("estimator")
+    @field_validator("estimator", "explainer", "response")
     @classmethod
-    def _known_estimator(cls, name: str) -> str:
+    def _known_method(cls, name: str, info: ValidationInfo) -> str:
         from .emulate import LEARNERS
+        from .explain import EXPLAINERS, RESPONSE_METHODS
 
-        return _registered(LEARNERS, name)
-
-    @field_validator("explainer")
-    @classmethod
-    def _known_explainer(cls, name: str) -> str:
-        from .explain import EXPLAINERS
-
-        return _registered(EXPLAINERS, name)
-
-    @field_validator("response")
-    @classmethod
-    def _known_response(cls, name: str) -> str:
-        from .explain import RESPONSE_METHODS
-
-        return _registered(RESPONSE_METHODS, name)
+        registry = {"estimator": LEARNERS, "explainer": EXPLAINERS, "response": RESPONSE_METHODS}[info.field_name]
+        return _registered(registry, name)
 
     @field_validator("params")
     @classmethod

@@ -48,7 +48,7 @@ from .results import (
     RunResult,
     empty_table,
 )
-from .score import Explained, RegionData, RegionScores, ScoreSettings, model_r2_floor, score_region
+from .score import Explained, RegionData, RegionScores, ScoreSettings, score_region
 
 Progress = Callable[[str], None]
 
@@ -683,9 +683,8 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
             }
         )
         data = RegionData(region, mask, context.weight, fields, explained, present)
-        products_r2 = np.median([explained[p].cv_r2 for p in present]) if present else float("nan")
-        floor = model_r2_floor(products_r2, settings)
         region_scores = score_region(data, [m for m in models if m in explained], settings)
+        floor = region_scores.model_r2_floor
         for table in ("scores", "assessments", "ceiling", "nulls", "flags", "stocks"):
             getattr(scored, table).extend(getattr(region_scores, table))
         if present:

@@ -45,6 +45,7 @@ REASONS = {
     "products_unreliable": "the observation products' emulators explain too little (median CV R^2 below min_r2)",
     "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves) lies within their spread",
     "no_observations": "no observation product covers this region",
+    "not_computable": "could not be computed here (too few cells where the dataset and the products are both valid)",
 }
 
 #: Name of the null reference in the ``nulls`` table.
@@ -421,7 +422,11 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     withheld: dict[str, str] = {}
     if not products:
         withheld = {c: "no_observations" for c in COMPONENTS}
-        return Envelope(region, [], [], [], None, None, float("nan"), None, None, {}, float("nan"), withheld=withheld)
+        return Envelope(
+            region=region, products=[], driver_products=[], stock_products=[], shares=None, curves=None,
+            cv_r2=float("nan"), centre_field=None, field_spread=None, tolerance={}, spatial_agreement=float("nan"),
+            model_r2_floor=model_r2_floor(float("nan"), settings), withheld=withheld,
+        )
 
     stock_outliers = _stock_outliers(region, products, settings)
     flags += [_flag(p, region.name, "suspect_units", d) for p, d in stock_outliers.items()]
@@ -486,10 +491,10 @@ def _spatial_agreement(region: RegionData, products: list[str]) -> float:
     """Median Taylor score of each product against the mean of the others."""
     if len(products) < 2:
         return float("nan")
+    cells = _cells(region, products)
     values = []
     for product in products:
         others = [q for q in products if q != product]
-        cells = _cells(region, products)
         centre = np.mean([region.fields[q][cells] for q in others], axis=0)
         values.append(spatial_distribution_score(region.fields[product][cells], centre, region.weight[cells]))
     return float(np.nanmedian(values))
@@ -504,7 +509,7 @@ class Candidate:
 
     explained: Explained | None
     field: np.ndarray | None
-    #: Withhold its driver scores when its emulator is below min_r2 (not for the null reference).
+    #: Withhold its driver scores when its emulator is below the region's model R^2 floor (not for the null).
     judge_emulator: bool = True
 
 
@@ -527,6 +532,9 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
         if candidate.judge_emulator and unreliable:
             for component in DRIVER_COMPONENTS:
                 withheld.setdefault(component, "model_emulator_unreliable")
+    for component in COMPONENTS:
+        if not np.isfinite(scores[component]):
+            withheld.setdefault(component, "not_computable")
     for component in withheld:
         scores[component] = float("nan")
     scores["overall"], scores["overall_components"] = weighted_overall(
@@ -592,6 +600,8 @@ class RegionScores:
     nulls: list[dict] = field(default_factory=list)
     flags: list[dict] = field(default_factory=list)
     stocks: list[dict] = field(default_factory=list)
+    #: CV R^2 below which a model's emulator is unreliable here (see :func:`model_r2_floor`).
+    model_r2_floor: float = float("nan")
 
 
 def null_candidate(envelope: Envelope) -> Candidate:
@@ -615,7 +625,7 @@ def score_region(region: RegionData, models: list[str], settings: ScoreSettings)
     scores exactly what that product's ceiling row says.
     """
     envelope = build_envelope(region, settings)
-    out = RegionScores(flags=list(envelope.flags))
+    out = RegionScores(flags=list(envelope.flags), model_r2_floor=envelope.model_r2_floor)
 
     def scored(name: str) -> tuple[dict, dict]:
         return score_candidate(Candidate(region.explained.get(name), region.fields.get(name)), envelope, settings)

@@ -256,3 +256,16 @@ def test_the_null_reference_is_scored_against_the_same_envelope():
     assert null["explained_variance"] < 0.5
     assert null["total_stock"] == pytest.approx(1.0)  # a uniform field holding the observed mean
     assert null["spatial_distribution"] == 0.0
+
+
+def test_a_component_that_cannot_be_computed_is_withheld_with_a_reason():
+    """A model field with no valid cell where the products are valid: its field scores are
+    NaN with a reason, not silently left out of overall."""
+    explained, fields, products = _world()
+    region = _region(explained, fields, products)
+    region.explained["M"], region.fields["M"] = explained["A"], np.full_like(fields["A"], np.nan)
+    result = score_region(region, ["M"], SETTINGS)
+    reasons = {r["metric"]: r["reason"] for r in result.assessments if r["status"] == "withheld"}
+    assert reasons == {metric: "not_computable" for metric in ("total_stock", "ilamb_bias", "spatial_distribution")}
+    scores = {r["metric"]: r["value"] for r in result.scores}
+    assert scores["overall_components"] == 3
