@@ -1,8 +1,8 @@
 """Task cache: emulation results on disk, keyed by a hash of everything they depend on.
 
-The key covers the task's arrays (covariates, target, weights, coordinates,
-response grid), its learner settings and seed, its region (which sets the
-seed), the socbench version, a hash of the source of the modules that compute
+The key covers the task's arrays (covariates, target, weights, region
+membership, response grids, CV folds and blocks), its learner settings and
+seed, its region names (which set the explain samples' seeds), the socbench version, a hash of the source of the modules that compute
 a task (so an edited development checkout refits) and the versions of the
 numerical libraries they use; not the dataset's name, so renaming a model
 refits nothing. An entry also stores a checksum of its own arrays: a
@@ -33,10 +33,9 @@ from . import __version__
 from .explain import EmulationResult, EmulationTask
 
 _ARRAYS = ("shares", "curves", "boot_shares", "boot_curves")
+_SCALARS = ("n_cells", "cv_r2", "block_size", "fit_r2")
 _SETTINGS = (
-    "region", "estimator", "params", "explainer", "response", "block_size", "block_size_min",
-    "block_size_max", "block_range_factor", "folds", "bootstraps",
-    "max_explain_cells", "seed",
+    "regions", "estimator", "params", "explainer", "response", "block_size", "bootstraps", "max_explain_cells", "seed",
 )
 
 
@@ -104,7 +103,7 @@ def task_key(task: EmulationTask) -> str:
     settings = {name: getattr(task, name) for name in _SETTINGS}
     header = {"version": __version__, "code": code_fingerprint(), **settings}
     digest.update(json.dumps(header, sort_keys=True, default=str).encode())
-    for array in (task.X, task.y, task.weight, task.lat, task.lon, task.grids):
+    for array in (task.X, task.y, task.weight, task.membership, task.grids, task.folds, task.blocks):
         contiguous = np.ascontiguousarray(array, dtype=float)
         digest.update(str(contiguous.shape).encode())
         digest.update(contiguous.tobytes())
@@ -141,8 +140,8 @@ class TaskCache:
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.npz"
 
-    def load(self, task: EmulationTask) -> EmulationResult | None:
-        """The cached result of ``task``, or None (absent, corrupt or stale)."""
+    def load(self, task: EmulationTask) -> list[EmulationResult] | None:
+        """The cached results of ``task`` (one per region), or None (absent, corrupt or stale)."""
         key = task_key(task)
         path = self._path(key)
         if not path.is_file():
@@ -154,23 +153,25 @@ class TaskCache:
             meta = arrays.pop("meta")
             if str(meta[0]) != key or str(meta[1]) != _checksum(arrays):
                 raise ValueError("checksum mismatch")
-            result = EmulationResult(
-                dataset=task.dataset,
-                region=task.region,
-                n_cells=int(arrays.pop("n_cells")),
-                cv_r2=float(arrays.pop("cv_r2")),
-                block_size=float(arrays.pop("block_size")),
-                **{name: arrays[name] for name in _ARRAYS},
-            )
+            results = [
+                EmulationResult(
+                    dataset=task.dataset,
+                    region=region,
+                    **{name: arrays[f"{r}/{name}"] for name in _ARRAYS},
+                    n_cells=int(arrays[f"{r}/n_cells"]),
+                    **{name: float(arrays[f"{r}/{name}"]) for name in _SCALARS if name != "n_cells"},
+                )
+                for r, region in enumerate(task.regions)
+            ]
         except Exception:  # any unreadable entry is recomputed
             path.unlink(missing_ok=True)
             self.misses += 1
             return None
         self.hits += 1
-        return result
+        return results
 
-    def store(self, task: EmulationTask, result: EmulationResult) -> None:
-        """Write ``result`` atomically (temporary file, then rename); a failed write disables writing."""
+    def store(self, task: EmulationTask, result: list[EmulationResult]) -> None:
+        """Write ``result`` (one per region) atomically (temporary file, then rename); a failed write disables writing."""
         if not self.writable:
             return
         try:
@@ -180,12 +181,13 @@ class TaskCache:
             self._warn(f"task cache {self.directory}: cannot write ({exc.strerror or exc}); "
                        "going on without storing results")
 
-    def _store(self, task: EmulationTask, result: EmulationResult) -> None:
+    def _store(self, task: EmulationTask, results: list[EmulationResult]) -> None:
         key = task_key(task)
-        arrays = {name: np.asarray(getattr(result, name)) for name in _ARRAYS}
-        arrays["n_cells"] = np.asarray(result.n_cells)
-        arrays["cv_r2"] = np.asarray(result.cv_r2)
-        arrays["block_size"] = np.asarray(result.block_size)
+        arrays = {
+            f"{r}/{name}": np.asarray(getattr(result, name))
+            for r, result in enumerate(results)
+            for name in _ARRAYS + _SCALARS
+        }
         meta = np.asarray([key, _checksum(arrays)])
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

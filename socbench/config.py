@@ -315,8 +315,8 @@ class CVSpec(_Strict):
         "auto",
         description=(
             "Spatial block edge in degrees, or 'auto': block_range_factor x the practical range of spatial "
-            "autocorrelation of ln SOC (correlogram below 0.05), per (dataset, region), clipped to "
-            "[block_size_min, block_size_max]."
+            "autocorrelation of ln SOC (correlogram below 0.05), the largest over the observation products, "
+            "clipped to [block_size_min, block_size_max]; the same folds for every dataset."
         ),
     )
     block_size_min: float = Field(10.0, gt=0, le=90, description="Smallest automatic block edge (degrees).")
@@ -345,14 +345,17 @@ class LearnerSpec(_Strict):
     grid_points: int = Field(12, ge=4, le=50, description="Quantile grid size of response curves.")
     bootstraps: int = Field(8, ge=0, le=500, description="Spatial-block bootstrap replicates.")
     max_explain_cells: int = Field(2000, ge=100, description="Cells sampled for SHAP per fit.")
-    min_r2: float = Field(0.3, le=1.0, description="Emulators below this CV R^2 are flagged as unreliable.")
+    min_r2: float = Field(
+        0.2, le=1.0,
+        description="Observation products whose emulator explains less than this (CV R^2 over all their land) are not read.",
+    )
     min_r2_relative: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
         description=(
-            "A model's emulator is also unreliable in a region when its CV R^2 is below this fraction of the "
-            "observation products' median CV R^2 there."
+            "A model's emulator is unreliable (its driver scores capped at the null reference's) when its CV R^2 "
+            "is below min_r2 or this fraction of the observation products' median."
         ),
     )
     seed: int = 20240101
@@ -381,18 +384,22 @@ class LearnerSpec(_Strict):
 
 
 DEFAULT_WEIGHTS = {
-    "importance": 0.25,
-    "response": 0.25,
-    "explained_variance": 0.2,
+    "importance": 0.3,
+    "response": 0.2,
+    "sensitivity": 0.1,
+    "explained_variance": 0.1,
     "total_stock": 0.1,
     "ilamb_bias": 0.1,
     "spatial_distribution": 0.1,
 }
-DEFAULT_DELTA_MIN = {"importance": 0.05, "response": 0.1, "explained_variance": 0.05}
-#: Distance at which a graded score reaches 0 (TV and |R^2 gap| cannot exceed 1; mirrored curves are at 2).
-DEFAULT_DISTANCE_MAX = {"importance": 1.0, "response": 2.5, "explained_variance": 1.0}
-#: Power of the graded score map (see socbench.score.graded_score).
-DEFAULT_POWER = {"importance": 2.0, "response": 3.0, "explained_variance": 2.0}
+DEFAULT_DELTA_MIN = {"importance": 0.05, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05}
+#: Distance at which a graded score reaches 0: total variation, shape distance and the R^2 shortfall
+#: cannot exceed 1; sensitivity distances (|ln ratio|) are capped here (ln 10: ten times or a tenth).
+DEFAULT_DISTANCE_MAX = {"importance": 1.0, "response": 1.0, "sensitivity": 2.302585, "explained_variance": 1.0}
+#: Largest distance each metric can take; distance_max may not be below it (the map would jump to 0).
+LARGEST_DISTANCE = {"importance": 1.0, "response": 1.0, "sensitivity": 0.0, "explained_variance": 1.0}
+#: Power of the graded score map (see socbench.metrics.graded_score).
+DEFAULT_POWER = {"importance": 2.0, "response": 2.0, "sensitivity": 2.0, "explained_variance": 2.0}
 #: Component names of earlier versions, still accepted in definitions.
 RENAMED_COMPONENTS = {"stock_bias": "total_stock"}
 
@@ -433,6 +440,27 @@ class ScoreSpec(_Strict):
         default_factory=lambda: dict(DEFAULT_POWER),
         description="Power of each graded score map (missing keys take their defaults).",
     )
+    discrimination_factor: float = Field(
+        1.5,
+        ge=1.25,
+        le=10.0,
+        description=(
+            "A component is judged in a region only if the null reference lies at least this many tolerances "
+            "(and bootstrap spreads) from the products' consensus; it also bounds the slope of the score map."
+        ),
+    )
+    shape_agreement: float = Field(
+        0.5, ge=-1.0, le=1.0,
+        description="A driver's response is judged where the products' curves correlate at least this much (median, leave-one-out).",
+    )
+    collinear_r: float = Field(
+        0.8, ge=0.0, le=1.01,
+        description="Drivers whose observed values correlate at least this much in a region are one group for importance (above 1: never).",
+    )
+    ilamb_bias_weighting: Literal["area", "mass"] = Field(
+        "area",
+        description="Cell weights of ilamb_bias: 'area' as ilamb3's default, 'mass' (area x observed SOC) as ILAMB 2.x's soil carbon.",
+    )
     coverage_min: float = Field(
         0.8,
         gt=0,
@@ -462,6 +490,12 @@ class ScoreSpec(_Strict):
         distance_max = _complete(distance_max, DEFAULT_DISTANCE_MAX, "distance_max metric")
         if any(value <= 0 for value in distance_max.values()):
             raise ValueError("every distance_max must be > 0")
+        for metric, value in distance_max.items():
+            if value < LARGEST_DISTANCE[metric]:
+                raise ValueError(
+                    f"distance_max {metric!r} is {value:g}, below the largest distance the metric can take "
+                    f"({LARGEST_DISTANCE[metric]:g}): scores would jump to 0 there"
+                )
         return distance_max
 
     @field_validator("power")

@@ -14,7 +14,6 @@ from typing import Any, Callable
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.model_selection import GroupKFold
 
 from .errors import DefinitionError
 from .registry import Registry
@@ -281,15 +280,34 @@ def weighted_r2(y: np.ndarray, prediction: np.ndarray, weight: np.ndarray) -> fl
     return float(1.0 - np.sum(weight * (y - prediction) ** 2) / total)
 
 
-def cross_validated_r2(estimator: BaseEstimator, X, y, weight, groups, folds: int) -> float:
-    """Weighted R^2 of out-of-fold predictions over spatial-block folds."""
+def block_folds(blocks: np.ndarray, folds: int, seed: int) -> dict[int, int]:
+    """CV fold of each spatial block: the blocks, shuffled with ``seed``, dealt to ``folds`` folds in turn.
+
+    Built once from every land block of the analysis grid, so that every
+    dataset is validated with the same folds whatever cells it covers.
+    """
+    labels = np.unique(np.asarray(blocks))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    return {int(labels[i]): position % folds for position, i in enumerate(order)}
+
+
+def out_of_fold_predictions(estimator: BaseEstimator, X, y, weight, folds: np.ndarray) -> np.ndarray | None:
+    """Predictions of each cell by a model fitted on the other folds (None with fewer than two folds)."""
     from sklearn.base import clone
 
-    n_groups = len(np.unique(groups))
-    if n_groups < 2:
-        return float("nan")
+    present = np.unique(folds)
+    if len(present) < 2:
+        return None
     prediction = np.empty_like(y, dtype=float)
-    for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(X, y, groups):
-        model = clone(estimator).fit(X[train], y[train], sample_weight=weight[train])
+    for fold in present:
+        test = folds == fold
+        model = clone(estimator).fit(X[~test], y[~test], sample_weight=weight[~test])
         prediction[test] = model.predict(X[test])
-    return weighted_r2(y, prediction, weight)
+    return prediction
+
+
+def cross_validated_r2(estimator: BaseEstimator, X, y, weight, groups, folds: int, seed: int = 0) -> float:
+    """Weighted R^2 of out-of-fold predictions over spatial-block folds."""
+    fold_of = block_folds(groups, folds, seed)
+    prediction = out_of_fold_predictions(estimator, X, y, weight, np.array([fold_of[int(g)] for g in groups]))
+    return weighted_r2(y, prediction, weight) if prediction is not None else float("nan")

@@ -1,7 +1,14 @@
 """Explain: importance shares and response curves of a fitted emulator.
 
-- Importance shares: mean |SHAP| per covariate, area-weighted, normalised to
-  sum to 1 (grouped permutation importance as a registered alternative).
+One emulator per dataset is fitted over all the land it covers, and explained
+per region from that region's cells (regional attribution): inside a biome
+most of the climate gradient is gone, so a per-biome fit on a noisy product
+learns little, while the all-land fit learns the responses from the whole
+gradient and the region's cells say how much each driver moves ln SOC there.
+
+- Importance shares: mean |SHAP| per covariate over the region's cells,
+  centred on the region's mean contribution, area-weighted, normalised to
+  sum to 1 (permutation importance as a registered alternative).
 - Response curves: accumulated local effects (ALE; Apley & Zhu 2020, JRSS-B
   82:1059) on a shared grid of pooled observed covariate quantiles, centred,
   in ln SOC units, so that curves of different datasets are comparable.
@@ -18,7 +25,7 @@ from typing import Callable
 import numpy as np
 from sklearn.base import clone
 
-from .emulate import block_size_from_data, cross_validated_r2, make_learner, spatial_blocks
+from .emulate import make_learner, out_of_fold_predictions, weighted_r2
 from .registry import Registry
 
 #: Importance methods ``(estimator, X, weight, rng) -> (p,) shares``.
@@ -54,9 +61,16 @@ def shap_values(estimator, X: np.ndarray) -> np.ndarray:
 
 @explainer("shap")
 def shap_shares(estimator, X, weight, rng) -> np.ndarray:
-    """Mean |SHAP| per covariate, weighted, normalised to sum to 1."""
-    values = np.abs(shap_values(estimator, X))
-    return _normalise(np.average(values, axis=0, weights=weight))
+    """Mean |SHAP - its mean over the cells| per covariate, weighted, normalised to sum to 1.
+
+    Centring each covariate's contributions on their mean over ``X`` (a
+    region's cells) measures how much the covariate moves ln SOC *within*
+    the region; for an emulator fitted over all land, the uncentred values
+    would also count the region's offset from the global mean.
+    """
+    values = shap_values(estimator, X)
+    mean = np.average(values, axis=0, weights=weight)
+    return _normalise(np.average(np.abs(values - mean), axis=0, weights=weight))
 
 
 @explainer("permutation")
@@ -124,25 +138,27 @@ def ale_curves(estimator, X, weight, grids: np.ndarray, min_points: int = 5) -> 
 
 @dataclass
 class EmulationTask:
-    """Inputs of one (dataset, region) emulation: plain arrays, picklable."""
+    """Inputs of one dataset's emulation: plain arrays, picklable.
+
+    One emulator is fitted over all the dataset's valid cells (all land it
+    covers), cross-validated with the run's shared spatial folds, and explained
+    per region from the cells of that region (regional attribution).
+    """
 
     dataset: str
-    region: str
     X: np.ndarray  # (n, p) covariates
     y: np.ndarray  # (n,) ln SOC
     weight: np.ndarray  # (n,) area x land fraction
-    lat: np.ndarray
-    lon: np.ndarray
-    grids: np.ndarray  # (p, K) shared response grid
+    regions: tuple  # (R,) names of the regions explained
+    membership: np.ndarray  # (R, n) bool: the cells of each region
+    grids: np.ndarray  # (R, p, K) shared response grid of each region
+    folds: np.ndarray  # (n,) CV fold of each cell: the same design for every dataset
+    blocks: np.ndarray  # (n,) spatial block of each cell (the bootstrap unit)
+    block_size: float  # spatial CV block edge (degrees), for the record
     estimator: str
     params: dict
     explainer: str
     response: str
-    block_size: float | None  # None: chosen from the data, within the limits below
-    block_size_min: float
-    block_size_max: float
-    block_range_factor: float
-    folds: int
     bootstraps: int
     max_explain_cells: int
     seed: int
@@ -150,21 +166,22 @@ class EmulationTask:
 
 @dataclass
 class EmulationResult:
-    """Outputs of one (dataset, region) emulation."""
+    """Outputs of one (dataset, region): the dataset's emulator explained over the region's cells."""
 
     dataset: str
     region: str
     n_cells: int
-    cv_r2: float
+    cv_r2: float  # out-of-fold R^2 over the region's cells
     shares: np.ndarray  # (p,)
     curves: np.ndarray  # (p, K)
     boot_shares: np.ndarray  # (B, p)
     boot_curves: np.ndarray  # (B, p, K)
     block_size: float = float("nan")  # spatial CV block edge used (degrees)
+    fit_r2: float = float("nan")  # out-of-fold R^2 of the emulator over all its cells
 
 
-def run_emulation(task: EmulationTask) -> EmulationResult:
-    """Fit, cross-validate, explain and bootstrap one (dataset, region)."""
+def run_emulation(task: EmulationTask) -> list[EmulationResult]:
+    """Fit, cross-validate, explain per region and bootstrap one dataset."""
     from threadpoolctl import threadpool_limits
 
     # One thread per task: results must not depend on the number of workers.
@@ -172,56 +189,63 @@ def run_emulation(task: EmulationTask) -> EmulationResult:
         return _run_emulation(task)
 
 
-def _run_emulation(task: EmulationTask) -> EmulationResult:
-    # Common random numbers: every dataset of a region gets the same seed, so that
-    # datasets on the same cells share explain samples and bootstrap draws, and a
-    # dataset's results do not depend on its name.
-    seed = derived_seed(task.seed, task.region)
-    rng = np.random.default_rng(seed)
+def _run_emulation(task: EmulationTask) -> list[EmulationResult]:
+    # Common random numbers: every dataset gets the same seeds, so that datasets on
+    # the same cells share explain samples and bootstrap draws, and a dataset's
+    # results do not depend on its name.
+    seed = derived_seed(task.seed)
     estimator = make_learner(task.estimator, task.params, seed % (2**31))
-    block_size = task.block_size
-    if block_size is None:
-        block_size = block_size_from_data(
-            task.y, task.lat, task.lon, np.random.default_rng(seed + 2), task.block_size_min, task.block_size_max,
-            task.block_range_factor,
-        )
-    groups = spatial_blocks(task.lat, task.lon, block_size)
-    cv_r2 = cross_validated_r2(estimator, task.X, task.y, task.weight, groups, task.folds)
-    explain_rows = _explain_sample(len(task.y), task.max_explain_cells, rng)
-    X_explain, w_explain = task.X[explain_rows], task.weight[explain_rows]
+    prediction = out_of_fold_predictions(estimator, task.X, task.y, task.weight, task.folds)
+    fit_r2 = weighted_r2(task.y, prediction, task.weight) if prediction is not None else float("nan")
+    samples = [
+        _explain_sample(np.flatnonzero(members), task.max_explain_cells, np.random.default_rng(derived_seed(seed, region)))
+        for region, members in zip(task.regions, task.membership)
+    ]
 
-    def explain(sample_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def explain(sample_weight: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         keep = sample_weight > 0
         model = clone(estimator).fit(task.X[keep], task.y[keep], sample_weight=sample_weight[keep])
-        shares = EXPLAINERS[task.explainer](model, X_explain, w_explain, np.random.default_rng(seed + 1))
-        curves = RESPONSE_METHODS[task.response](model, X_explain, w_explain, task.grids)
-        return shares, curves
+        return [
+            (
+                EXPLAINERS[task.explainer](model, task.X[rows], task.weight[rows], np.random.default_rng(seed + 1)),
+                RESPONSE_METHODS[task.response](model, task.X[rows], task.weight[rows], grids),
+            )
+            for rows, grids in zip(samples, task.grids)
+        ]
 
-    shares, curves = explain(task.weight)
-    boot_shares, boot_curves = [], []
-    for _ in range(task.bootstraps):
-        counts = _block_bootstrap_counts(groups, rng)
-        b_shares, b_curves = explain(task.weight * counts)
-        boot_shares.append(b_shares)
-        boot_curves.append(b_curves)
-    p, k = task.grids.shape
-    return EmulationResult(
-        dataset=task.dataset,
-        region=task.region,
-        n_cells=len(task.y),
-        cv_r2=cv_r2,
-        shares=shares,
-        curves=curves,
-        boot_shares=np.array(boot_shares).reshape(-1, p),
-        boot_curves=np.array(boot_curves).reshape(-1, p, k),
-        block_size=float(block_size),
-    )
+    main = explain(task.weight)
+    rng = np.random.default_rng(derived_seed(seed, "bootstrap"))
+    boots = [explain(task.weight * _block_bootstrap_counts(task.blocks, rng)) for _ in range(task.bootstraps)]
+    results = []
+    for r, (region, members) in enumerate(zip(task.regions, task.membership)):
+        p, k = task.grids[r].shape
+        results.append(
+            EmulationResult(
+                dataset=task.dataset,
+                region=region,
+                n_cells=int(members.sum()),
+                cv_r2=_region_r2(task.y, prediction, task.weight, members),
+                shares=main[r][0],
+                curves=main[r][1],
+                boot_shares=np.array([b[r][0] for b in boots]).reshape(-1, p),
+                boot_curves=np.array([b[r][1] for b in boots]).reshape(-1, p, k),
+                block_size=float(task.block_size),
+                fit_r2=fit_r2,
+            )
+        )
+    return results
 
 
-def _explain_sample(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
-    if n <= limit:
-        return np.arange(n)
-    return np.sort(rng.choice(n, size=limit, replace=False))
+def _region_r2(y: np.ndarray, prediction: np.ndarray | None, weight: np.ndarray, members: np.ndarray) -> float:
+    if prediction is None or members.sum() < 2:
+        return float("nan")
+    return weighted_r2(y[members], prediction[members], weight[members])
+
+
+def _explain_sample(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.ndarray:
+    if len(rows) <= limit:
+        return rows
+    return np.sort(rng.choice(rows, size=limit, replace=False))
 
 
 def _block_bootstrap_counts(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:

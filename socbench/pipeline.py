@@ -28,7 +28,8 @@ import xarray as xr
 from . import __version__
 from .config import Definition
 from .errors import InputDataError, SocbenchError
-from .explain import EmulationResult, EmulationTask, run_emulation
+from .emulate import block_folds, block_size_from_data, spatial_blocks
+from .explain import EmulationResult, EmulationTask, derived_seed, run_emulation
 from .catalog import is_remote, is_zarr_store, read_catalog, store_fingerprint
 from .discover import ModelFiles
 from .discover import discover_models as discover_drs_models
@@ -38,6 +39,7 @@ from .regrid import analysis_grid, regridder
 from .results import (
     ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
+    DRIVER_COLUMNS,
     EMULATOR_COLUMNS,
     FAILURE_COLUMNS,
     NULL_COLUMNS,
@@ -48,7 +50,8 @@ from .results import (
     RunResult,
     empty_table,
 )
-from .score import Explained, RegionData, RegionScores, ScoreSettings, score_region
+from .metrics import collinear_groups
+from .score import Explained, RegionData, RegionScores, ScoreSettings, emulator_reliable, score_region
 
 Progress = Callable[[str], None]
 
@@ -102,6 +105,24 @@ class Context:
     regions: dict[str, np.ndarray] = field(default_factory=dict)  # name -> cell mask, global first
     grids: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (p, K) response grid
     region_table: pd.DataFrame | None = None  # every region of the scheme, with its status
+    cv_block_size: float = float("nan")  # spatial CV block edge shared by every dataset (degrees)
+
+    def cell_coordinates(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lat, lon) of every cell of the analysis grid, as 2-D arrays."""
+        return np.meshgrid(self.grid["lat"].values, self.grid["lon"].values, indexing="ij")
+
+    def cell_folds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Spatial block and CV fold of every cell: one design for every dataset.
+
+        Folds are dealt to the blocks of all reference land, so a dataset's
+        folds do not depend on which cells it covers.
+        """
+        lat, lon = self.cell_coordinates()
+        blocks = spatial_blocks(lat, lon, self.cv_block_size)
+        learner = self.definition.learner
+        fold_of = block_folds(blocks[self.land], learner.cv.folds, learner.seed)
+        folds = np.vectorize(lambda b: fold_of.get(int(b), -1), otypes=[int])(blocks)
+        return blocks, folds
 
     @property
     def covariate_names(self) -> list[str]:
@@ -386,13 +407,38 @@ def _skip_reason(context: Context, dataset: Prepared, region: str, cells: np.nda
     return None
 
 
+def shared_block_size(context: Context, products: list[Prepared]) -> float:
+    """The spatial CV block edge of the run: fixed by the definition, or the largest the products' ln SOC asks for.
+
+    With ``cv.block_size: auto``, each product's block edge is
+    ``block_range_factor`` x the practical range of autocorrelation of its
+    ln SOC over all its land (:func:`socbench.emulate.block_size_from_data`);
+    the largest is used for every dataset, so that models and products are
+    validated with the same folds and their R^2 are comparable.
+    """
+    cv = context.definition.learner.cv
+    if cv.block_size != "auto":
+        return float(cv.block_size)
+    lat, lon = context.cell_coordinates()
+    sizes = []
+    for product in products:
+        cells = product.valid(context.land) & (context.weight > 0)
+        if cells.sum() >= 10:
+            rng = np.random.default_rng(derived_seed(context.definition.learner.seed, "block size"))
+            sizes.append(block_size_from_data(
+                np.log(product.soc[cells]), lat[cells], lon[cells], rng, cv.block_size_min, cv.block_size_max,
+                cv.block_range_factor,
+            ))
+    return float(max(sizes)) if sizes else float(cv.block_size_min)
+
+
 def build_tasks(
     context: Context, datasets: list[Prepared], bootstraps: int | None = None, skipped: list[dict] | None = None
 ) -> list[EmulationTask]:
-    """One emulation task per (dataset, region) with enough valid cells and coverage.
+    """One emulation task per dataset: one fit over all its valid land, explained in each region it covers.
 
-    A dataset, observation product or model alike, joins a region only if it
-    has ``regions.min_cells`` valid cells there and covers
+    A dataset, observation product or model alike, is explained in a region
+    only if it has ``regions.min_cells`` valid cells there and covers
     ``scores.coverage_min`` of the region's weighted area.
 
     Parameters
@@ -401,45 +447,43 @@ def build_tasks(
         Overrides the definition's number of bootstrap replicates.
     skipped : list, optional
         Receives a ``{"dataset", "kind", "region", "reason"}`` row for every
-        (dataset, region) without a task.
+        (dataset, region) not explained.
     """
-    definition = context.definition
-    learner = definition.learner
-    lat2d, lon2d = np.meshgrid(context.grid["lat"].values, context.grid["lon"].values, indexing="ij")
+    learner = context.definition.learner
+    blocks, folds = context.cell_folds()
     tasks = []
-    for region, mask in context.regions.items():
-        grids = context.grids[region]
-        for dataset in datasets:
-            cells = mask & dataset.valid(context.land) & (context.weight > 0)
-            reason = _skip_reason(context, dataset, region, cells)
-            if reason is not None:
-                if skipped is not None:
-                    skipped.append({"dataset": dataset.name, "kind": dataset.kind, "region": region, "reason": reason})
-                continue
-            tasks.append(
-                EmulationTask(
-                    dataset=dataset.name,
-                    region=region,
-                    X=dataset.covariates[:, cells].T.astype(float),
-                    y=np.log(dataset.soc[cells]),
-                    weight=context.weight[cells] / context.weight[cells].mean(),
-                    lat=lat2d[cells],
-                    lon=lon2d[cells],
-                    grids=grids,
-                    estimator=learner.estimator,
-                    params=learner.params,
-                    explainer=learner.explainer,
-                    response=learner.response,
-                    block_size=None if learner.cv.block_size == "auto" else float(learner.cv.block_size),
-                    block_size_min=learner.cv.block_size_min,
-                    block_size_max=learner.cv.block_size_max,
-                    block_range_factor=learner.cv.block_range_factor,
-                    folds=learner.cv.folds,
-                    bootstraps=learner.bootstraps if bootstraps is None else bootstraps,
-                    max_explain_cells=learner.max_explain_cells,
-                    seed=learner.seed,
-                )
+    for dataset in datasets:
+        cells = dataset.valid(context.land) & (context.weight > 0)
+        regions = []
+        for region, mask in context.regions.items():
+            reason = _skip_reason(context, dataset, region, mask & cells)
+            if reason is None:
+                regions.append(region)
+            elif skipped is not None:
+                skipped.append({"dataset": dataset.name, "kind": dataset.kind, "region": region, "reason": reason})
+        if not regions:
+            continue
+        tasks.append(
+            EmulationTask(
+                dataset=dataset.name,
+                X=dataset.covariates[:, cells].T.astype(float),
+                y=np.log(dataset.soc[cells]),
+                weight=context.weight[cells] / context.weight[cells].mean(),
+                regions=tuple(regions),
+                membership=np.stack([context.regions[r][cells] for r in regions]),
+                grids=np.stack([context.grids[r] for r in regions]),
+                folds=folds[cells],
+                blocks=blocks[cells],
+                block_size=context.cv_block_size,
+                estimator=learner.estimator,
+                params=learner.params,
+                explainer=learner.explainer,
+                response=learner.response,
+                bootstraps=learner.bootstraps if bootstraps is None else bootstraps,
+                max_explain_cells=learner.max_explain_cells,
+                seed=learner.seed,
             )
+        )
     return tasks
 
 
@@ -452,7 +496,7 @@ def _describe(workers: int | Executor) -> str:
 def execute(
     tasks: list[EmulationTask], workers: int | Executor, progress: Progress = _silent, cache=None
 ) -> dict[tuple[str, str], EmulationResult]:
-    """Run emulation tasks, in worker processes when ``workers > 1``.
+    """Run emulation tasks, in worker processes when ``workers > 1``; results by (dataset, region).
 
     ``workers`` may also be a :class:`concurrent.futures.Executor`, e.g. the
     executor of a dask.distributed client (``Client(address).get_executor()``).
@@ -461,21 +505,27 @@ def execute(
     new ones stored; the results are the same either way.
     """
     results: dict[tuple[str, str], EmulationResult] = {}
-    pending = []
+    pending, finished = [], 0
     for task in tasks:
         cached = cache.load(task) if cache is not None else None
         if cached is None:
             pending.append(task)
         else:
-            results[(task.dataset, task.region)] = cached
-    if results:
-        progress(f"{len(results)} of {len(tasks)} tasks reused from the cache")
+            results.update({(r.dataset, r.region): r for r in cached})
+            finished += 1
+    if finished:
+        progress(f"{finished} of {len(tasks)} tasks reused from the cache")
 
-    def record(task: EmulationTask, done: EmulationResult) -> None:
-        results[(done.dataset, done.region)] = done
+    def record(task: EmulationTask, done: list[EmulationResult]) -> None:
+        nonlocal finished
+        results.update({(r.dataset, r.region): r for r in done})
+        finished += 1
         if cache is not None:
             cache.store(task, done)
-        progress(f"[{len(results)}/{len(tasks)}] emulated {done.dataset} / {done.region} (CV R2 {done.cv_r2:.2f})")
+        progress(
+            f"[{finished}/{len(tasks)}] emulated {task.dataset} over {len(task.regions)} region(s) "
+            f"(CV R2 {done[0].fit_r2:.2f})"
+        )
 
     if isinstance(workers, Executor):
         for task, done in zip(pending, workers.map(run_emulation, pending)):
@@ -535,9 +585,11 @@ def build_reference(
             failures.append({"dataset": spec.name, "kind": "observation", "reason": str(exc)})
     if len(products) < 2:
         raise SocbenchError("fewer than two observation products could be read: " + "; ".join(f["reason"] for f in failures))
+    context.cv_block_size = shared_block_size(context, products)
+    progress(f"spatial CV blocks of {context.cv_block_size:g} degrees for every dataset")
     skipped: list[dict] = []
     tasks = build_tasks(context, products, skipped=skipped)
-    progress(f"emulating the observation products: {len(tasks)} (product, region) tasks, {_describe(workers)}")
+    progress(f"emulating the observation products: {len(tasks)} tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     return Reference(context, products, emulations, failures, skipped)
 
@@ -575,7 +627,7 @@ def score_models(
     """
     skipped: list[dict] = []
     tasks = build_tasks(reference.context, models, bootstraps, skipped=skipped)
-    progress(f"emulating the models: {len(tasks)} (model, region) tasks, {_describe(workers)}")
+    progress(f"emulating the models: {len(tasks)} tasks, {_describe(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     progress("scoring")
     all_failures = reference.failures + list(failures or [])
@@ -650,7 +702,22 @@ def score_settings(definition: Definition) -> ScoreSettings:
     return ScoreSettings(
         scores.weights, scores.delta_min, scores.distance_max, scores.power,
         min_r2=learner.min_r2, min_r2_relative=learner.min_r2_relative,
+        discrimination_factor=scores.discrimination_factor, shape_agreement=scores.shape_agreement,
+        collinear_r=scores.collinear_r, ilamb_mass_weighted=scores.ilamb_bias_weighting == "mass",
     )
+
+
+def _region_data(context: Context, region: str, fields, emulations, products, settings: ScoreSettings) -> RegionData:
+    mask = context.regions[region]
+    cells = mask & context.land & (context.weight > 0)
+    explained = {
+        name: Explained(r.shares, r.curves, r.boot_shares, r.boot_curves, r.cv_r2, r.fit_r2)
+        for (name, reg), r in emulations.items()
+        if reg == region
+    }
+    groups = collinear_groups(context.obs_covariates[:, cells], context.weight[cells], settings.collinear_r)
+    present = [p for p in products if (p, region) in emulations]
+    return RegionData(region, mask, context.weight, fields, explained, present, groups)
 
 
 def _assemble(reference: Reference, model_data: list[Prepared], model_emulations, failures) -> RunResult:
@@ -660,66 +727,40 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
     datasets = reference.products + model_data
     products = [p.name for p in reference.products]
     emulations = {**reference.emulations, **model_emulations}
-    by_name = {d.name: d for d in datasets}
+    kinds = {d.name: d.kind for d in datasets}
     models = [d.name for d in model_data]
     settings = score_settings(definition)
     scored = RegionScores()
     region_rows, importances, responses, envelope_i, envelope_r, emulator_rows = [], [], [], [], [], []
     fields = {d.name: np.where(d.valid(context.land), d.soc, np.nan) for d in datasets}
     for region, mask in context.regions.items():
-        present = [p for p in products if (p, region) in emulations]
-        explained = {
-            name: Explained(r.shares, r.curves, r.boot_shares, r.boot_curves, r.cv_r2)
-            for (name, reg), r in emulations.items()
-            if reg == region
-        }
-        grids = context.grids[region]
-        region_rows.append(
-            {
-                "region": region,
-                "n_cells": int((mask & context.land).sum()),
-                "area_km2": float(context.weight[mask].sum() / 1e6),
-                "products": ", ".join(present),
-            }
-        )
-        data = RegionData(region, mask, context.weight, fields, explained, present)
-        region_scores = score_region(data, [m for m in models if m in explained], settings)
-        floor = region_scores.model_r2_floor
-        for table in ("scores", "assessments", "ceiling", "nulls", "flags", "stocks"):
+        data = _region_data(context, region, fields, emulations, products, settings)
+        region_scores = score_region(data, [m for m in models if m in data.explained], settings)
+        envelope = region_scores.envelope
+        for table in ("scores", "assessments", "ceiling", "nulls", "flags", "stocks", "drivers"):
             getattr(scored, table).extend(getattr(region_scores, table))
-        if present:
-            envelope_i += _envelope_importance(region, names, [emulations[(p, region)] for p in present])
-            envelope_r += _envelope_response(region, names, grids, [emulations[(p, region)] for p in present])
-        for name, result in ((n, emulations[(n, region)]) for n in by_name if (n, region) in emulations):
-            kind = by_name[name].kind
+        region_rows.append(
+            {"region": region, "n_cells": int((mask & context.land).sum()),
+             "area_km2": float(context.weight[mask].sum() / 1e6), "products": ", ".join(data.products)}
+        )
+        grids = context.grids[region]
+        if envelope.driver_products:
+            scored_by = [emulations[(p, region)] for p in envelope.driver_products]
+            envelope_i += _envelope_importance(region, names, scored_by)
+            envelope_r += _envelope_response(region, names, grids, scored_by)
+        for name in (n for n in kinds if (n, region) in emulations):
+            result, kind = emulations[(name, region)], kinds[name]
+            floor = settings.min_r2 if kind == "observation" else envelope.model_r2_floor
             emulator_rows.append(
-                {
-                    "dataset": name,
-                    "kind": kind,
-                    "region": region,
-                    "n_cells": result.n_cells,
-                    "cv_r2": result.cv_r2,
-                    "cv_block_size": result.block_size,
-                    "reliable": bool(result.cv_r2 >= (definition.learner.min_r2 if kind == "observation" else floor)),
-                }
+                {"dataset": name, "kind": kind, "region": region, "n_cells": result.n_cells, "cv_r2": result.cv_r2,
+                 "fit_r2": result.fit_r2, "cv_block_size": result.block_size,
+                 "reliable": emulator_reliable(result.fit_r2, floor)}
             )
             importances += _importance_rows(name, kind, region, names, result)
             responses += _response_rows(name, kind, region, names, grids, result)
-    regions = _region_table(context.region_table, pd.DataFrame(region_rows))
-    centre = _observation_centre([fields[p] for p in products])
-    maps = {
-        m: xr.DataArray(
-            fields[m] - centre,
-            dims=("lat", "lon"),
-            coords={
-                "lat": context.grid["lat"].values,
-                "lon": context.grid["lon"].values,
-                "weight": (("lat", "lon"), context.weight),  # the run's cell weights, for summaries
-            },
-            attrs={"units": definition.target.units},
-        )
-        for m in models
-    }
+    drivers = pd.DataFrame(scored.drivers)
+    if len(drivers):
+        drivers["covariate"] = [names[j] for j in drivers.pop("driver")]
     return RunResult(
         name=definition.name,
         scores=_table(scored.scores, SCORE_COLUMNS),
@@ -729,15 +770,29 @@ def _assemble(reference: Reference, model_data: list[Prepared], model_emulations
         responses=pd.DataFrame(responses),
         envelope_importance=pd.DataFrame(envelope_i),
         envelope_response=pd.DataFrame(envelope_r),
-        regions=regions,
+        regions=_region_table(context.region_table, pd.DataFrame(region_rows)),
         failures=_table(failures, FAILURE_COLUMNS),
         nulls=_table(scored.nulls, NULL_COLUMNS),
         assessments=_table(scored.assessments, ASSESSMENT_COLUMNS),
         product_flags=_table(scored.flags, PRODUCT_FLAG_COLUMNS),
         stocks=_table(scored.stocks, STOCK_COLUMNS),
-        difference_maps=maps,
+        drivers=drivers[DRIVER_COLUMNS] if len(drivers) else empty_table(DRIVER_COLUMNS),
+        difference_maps=_difference_maps(context, fields, products, models),
         covariates=names,
     )
+
+
+def _difference_maps(context: Context, fields, products: list[str], models: list[str]) -> dict[str, xr.DataArray]:
+    centre = _observation_centre([fields[p] for p in products])
+    coords = {
+        "lat": context.grid["lat"].values,
+        "lon": context.grid["lon"].values,
+        "weight": (("lat", "lon"), context.weight),  # the run's cell weights, for summaries
+    }
+    units = context.definition.target.units
+    return {
+        m: xr.DataArray(fields[m] - centre, dims=("lat", "lon"), coords=coords, attrs={"units": units}) for m in models
+    }
 
 
 def _table(rows: list[dict], columns: list[str]) -> pd.DataFrame:

@@ -37,7 +37,7 @@ from .pipeline import Context, Prepared, Reference
 from .regrid import regridder
 from .results import RunResult
 
-FORMAT = 2  # 2: cv_block_size per product and region
+FORMAT = 3  # 2: cv_block_size per product and region; 3: one emulator per product (fit_r2), shared CV blocks
 #: Definition sections a bundle depends on (``models`` is not one of them).
 SECTIONS = ("target", "covariates", "observations", "analysis_grid", "period", "regions", "learner", "scores")
 _FILES = ("reference.nc", "regions.csv", "baseline_scores.csv", "ceiling.csv")
@@ -60,6 +60,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
     n_points = context.definition.learner.grid_points
     shape = (len(products), len(regions))
     n_cells, cv_r2, block_size = np.zeros(shape, dtype="int32"), np.full(shape, np.nan), np.full(shape, np.nan)
+    fit_r2 = np.full(shape, np.nan)
     shares = np.full(shape + (len(covariates),), np.nan)
     curves = np.full(shape + (len(covariates), n_points), np.nan)
     boot_shares = np.full(shape + (n_boot, len(covariates)), np.nan)
@@ -70,6 +71,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
             if result is None:
                 continue
             n_cells[i, j], cv_r2[i, j], block_size[i, j] = result.n_cells, result.cv_r2, result.block_size
+            fit_r2[i, j] = result.fit_r2
             shares[i, j], curves[i, j] = result.shares, result.curves
             boot_shares[i, j], boot_curves[i, j] = result.boot_shares, result.boot_curves
     grid = context.grid
@@ -88,6 +90,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
             "n_cells": (dims, n_cells),
             "cv_r2": (dims, cv_r2),
             "cv_block_size": (dims, block_size),
+            "fit_r2": (dims, fit_r2),
             "shares": (dims + ("covariate",), shares),
             "curves": (dims + ("covariate", "point"), curves),
             "boot_shares": (dims + ("boot", "covariate"), boot_shares),
@@ -95,7 +98,8 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
         },
         coords={"lat": grid["lat"].values, "lon": grid["lon"].values, "region": regions, "product": products,
                 "covariate": covariates},
-        attrs={"title": "socbench reference bundle", "socbench_version": __version__},
+        attrs={"title": "socbench reference bundle", "socbench_version": __version__,
+               "shared_cv_block_size": context.cv_block_size},
     )
 
 
@@ -210,6 +214,7 @@ def _reference_from(data: xr.Dataset, region_table: pd.DataFrame, definition: De
         regions={r: data["region_mask"].values[i].astype(bool) for i, r in enumerate(regions)},
         grids={r: data["response_grid"].values[i] for i, r in enumerate(regions)},
         region_table=region_table,
+        cv_block_size=float(data.attrs["shared_cv_block_size"]),
     )
     products, emulations = [], {}
     for i, name in enumerate(str(p) for p in data["product"].values):
@@ -227,5 +232,6 @@ def _reference_from(data: xr.Dataset, region_table: pd.DataFrame, definition: De
                 boot_shares=data["boot_shares"].values[i, j],
                 boot_curves=data["boot_curves"].values[i, j],
                 block_size=float(data["cv_block_size"].values[i, j]),
+                fit_r2=float(data["fit_r2"].values[i, j]),
             )
     return Reference(context=context, products=products, emulations=emulations, failures=[])

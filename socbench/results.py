@@ -14,9 +14,13 @@ import pandas as pd
 import xarray as xr
 
 #: Score components, in the order they are shown.
-COMPONENTS = ("importance", "response", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution")
-#: Components read from the emulators' explanations (withheld where those cannot be trusted).
-DRIVER_COMPONENTS = ("importance", "response")
+COMPONENTS = (
+    "importance", "response", "sensitivity", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution",
+)
+#: Components read from the emulators' explanations (capped at the null's where a model's emulator is unreliable).
+DRIVER_COMPONENTS = ("importance", "response", "sensitivity")
+#: Components read from the SOC field.
+FIELD_COMPONENTS = ("total_stock", "ilamb_bias", "spatial_distribution")
 #: All score metrics, the weighted overall score first.
 METRICS = ("overall",) + COMPONENTS
 
@@ -26,7 +30,11 @@ NULL_COLUMNS = ["reference", "region", "metric", "value"]
 ASSESSMENT_COLUMNS = ["model", "region", "metric", "status", "reason"]
 PRODUCT_FLAG_COLUMNS = ["product", "region", "flag", "detail"]
 STOCK_COLUMNS = ["dataset", "kind", "region", "stock_pg", "area_km2"]
-EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "cv_block_size", "reliable"]
+EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "fit_r2", "cv_block_size", "reliable"]
+DRIVER_COLUMNS = [
+    "dataset", "kind", "region", "covariate", "share", "observed_share", "shape_correlation", "sensitivity_ratio",
+    "observed_ratio_low", "observed_ratio_high", "judged",
+]
 IMPORTANCE_COLUMNS = ["dataset", "kind", "region", "covariate", "share", "share_low", "share_high"]
 RESPONSE_COLUMNS = ["dataset", "kind", "region", "covariate", "point", "x", "value", "value_low", "value_high"]
 ENVELOPE_IMPORTANCE_COLUMNS = ["region", "covariate", "centre", "low", "high"]
@@ -72,16 +80,26 @@ class RunResult:
     stocks : DataFrame
         ``dataset, kind, region, stock_pg, area_km2`` over each dataset's valid cells.
     emulators : DataFrame
-        ``dataset, kind, region, n_cells, cv_r2, cv_block_size, reliable``; kind is
-        ``"model"`` or ``"observation"``.
+        ``dataset, kind, region, n_cells, cv_r2, fit_r2, cv_block_size, reliable``;
+        kind is ``"model"`` or ``"observation"``; ``cv_r2`` over the region's
+        cells, ``fit_r2`` over all the dataset's land (one emulator per
+        dataset); ``reliable`` is the rule scoring uses
+        (:func:`socbench.envelope.emulator_reliable`).
     importances : DataFrame
         ``dataset, kind, region, covariate, share, share_low, share_high``.
     responses : DataFrame
         ``dataset, kind, region, covariate, point, x, value, value_low, value_high``
         (centred, ln SOC units, on the shared quantile grid ``x``).
     envelope_importance, envelope_response : DataFrame
-        The observational envelope per region (centre = mean over the
-        products present; low/high = their range, widened by bootstrap spread).
+        The observational envelope per region, exactly as scored: centre = the
+        consensus of the products that form it (flagged and unreliable ones
+        left out); low/high = their range, widened by bootstrap spread.
+    drivers : DataFrame
+        ``dataset, kind, region, covariate, share, observed_share,
+        shape_correlation, sensitivity_ratio, observed_ratio_low,
+        observed_ratio_high, judged``: per driver, the model's (or product's,
+        against the others) response shape correlation and amplitude ratio
+        with the observed consensus, and the products' own range of ratios.
     regions : DataFrame
         ``region, n_cells, area_km2, status, products`` (products: comma-separated
         names of the observation products in that region's envelope).
@@ -112,6 +130,7 @@ class RunResult:
     assessments: pd.DataFrame = field(default_factory=lambda: empty_table(ASSESSMENT_COLUMNS))
     product_flags: pd.DataFrame = field(default_factory=lambda: empty_table(PRODUCT_FLAG_COLUMNS))
     stocks: pd.DataFrame = field(default_factory=lambda: empty_table(STOCK_COLUMNS))
+    drivers: pd.DataFrame = field(default_factory=lambda: empty_table(DRIVER_COLUMNS))
     difference_maps: dict[str, xr.DataArray] = field(default_factory=dict)
     covariates: list[str] = field(default_factory=list)
     skipped: pd.DataFrame = field(default_factory=lambda: empty_table(SKIPPED_COLUMNS))

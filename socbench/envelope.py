@@ -1,0 +1,381 @@
+"""Envelope: what every candidate in a region is scored against.
+
+:func:`build_envelope` builds, once per region, the consensus of the
+observation products (driver shares, response curves, explained variance, SOC
+field and stock), the tolerances set by their spread around that consensus
+(floored by their bootstrap noise), the flags of products that do not belong
+(``outlier``, ``suspect_units``) and the components nobody can be judged on
+there, with the reason. Models, products (the ceiling) and the null reference
+are all scored against it (:mod:`socbench.score`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .metrics import (
+    amplitude_ratio,
+    curve_correlation,
+    group_shares,
+    log_ratio_outliers,
+    nearest_neighbour_outliers,
+    sensitivity_distance,
+    shape_distance,
+    spatial_distribution_score,
+    total_variation,
+)
+from .results import COMPONENTS, DRIVER_COMPONENTS, FIELD_COMPONENTS
+
+
+@dataclass
+class Explained:
+    """What scoring needs of one (dataset, region) emulation."""
+
+    shares: np.ndarray
+    curves: np.ndarray
+    boot_shares: np.ndarray
+    boot_curves: np.ndarray
+    cv_r2: float  # out-of-fold R^2 over the region's cells
+    fit_r2: float = float("nan")  # out-of-fold R^2 of the dataset's emulator over all its land
+
+
+@dataclass
+class RegionData:
+    """Everything scored in one region.
+
+    ``fields`` are SOC densities (kg m-2) on the analysis grid, NaN where a
+    dataset has no data; ``weight`` is cell area x reference land fraction;
+    ``mask`` selects the region's cells; ``products`` are the observation
+    products that cover the region; ``groups`` are the groups of strongly
+    collinear drivers there (each driver alone when None).
+    """
+
+    name: str
+    mask: np.ndarray
+    weight: np.ndarray
+    fields: dict[str, np.ndarray]
+    explained: dict[str, Explained]
+    products: list[str]
+    groups: list[list[int]] | None = None
+
+
+@dataclass(frozen=True)
+class ScoreSettings:
+    """Score weights and the constants of the score maps (docs/method.md).
+
+    ``min_r2``: an observation product's emulator explaining less than this of
+    ln SOC over all its land is not read. A model's emulator below
+    ``max(min_r2, min_r2_relative x the products' median)`` explains too little
+    of its SOC to read its drivers: its driver scores are capped at the null
+    reference's. ``delta_min`` floors each tolerance; ``distance_max`` and
+    ``power`` shape each graded map; a component is judged only where the
+    null reference lies at least ``discrimination_factor`` tolerances from the
+    consensus (and ``discrimination_factor`` bootstrap spreads: the products
+    must be stable); a driver's response is judged where the products' curves
+    correlate with each other at least ``shape_agreement`` (median,
+    leave-one-out); drivers correlated at least ``collinear_r`` form one group
+    for importance.
+    """
+
+    weights: dict[str, float]
+    delta_min: dict[str, float]
+    distance_max: dict[str, float]
+    power: dict[str, float]
+    min_r2: float = 0.2
+    min_r2_relative: float = 0.5
+    outlier_factor: float = 3.0
+    stock_ratio_limit: float = 3.0
+    discrimination_factor: float = 1.5
+    null_score: float = 0.25
+    shape_agreement: float = 0.5
+    collinear_r: float = 0.8
+    ilamb_mass_weighted: bool = False
+
+
+@dataclass
+class Envelope:
+    """The observational envelope of one region, built once by :func:`build_envelope`.
+
+    Attributes
+    ----------
+    products : list of str
+        Products covering the region.
+    driver_products : list of str
+        Products forming the consensus of driver shares and curves (reliable
+        emulators, outliers removed).
+    stock_products : list of str
+        Products forming the consensus of the SOC field (suspected units
+        errors removed).
+    judged : ndarray of bool, shape (p,)
+        Drivers whose response the products agree on (shape and sensitivity
+        are judged on these only).
+    tolerance : dict
+        Tolerance per graded metric: the products' spread around the consensus.
+    null_distance : dict
+        Distance of the null reference from the consensus, per driver metric.
+    withheld : dict
+        Component -> reason code, for components nobody can be scored on here.
+    flags : list of dict
+        ``product, region, flag, detail`` rows.
+    """
+
+    region: RegionData
+    products: list[str]
+    driver_products: list[str] = field(default_factory=list)
+    stock_products: list[str] = field(default_factory=list)
+    shares: np.ndarray | None = None
+    curves: np.ndarray | None = None
+    judged: np.ndarray | None = None
+    cv_r2: float = float("nan")
+    centre_field: np.ndarray | None = None
+    field_spread: np.ndarray | None = None
+    tolerance: dict[str, float] = field(default_factory=dict)
+    spatial_agreement: float = float("nan")
+    null_distance: dict[str, float] = field(default_factory=dict)
+    model_r2_floor: float = float("nan")
+    withheld: dict[str, str] = field(default_factory=dict)
+    flags: list[dict] = field(default_factory=list)
+    groups: list[list[int]] = field(default_factory=list)
+
+    @property
+    def assessed(self) -> list[str]:
+        """Components judged here, for every candidate alike."""
+        return [c for c in COMPONENTS if c not in self.withheld]
+
+    @property
+    def driver_weights(self) -> np.ndarray:
+        """Weight of each driver in the response metrics: its observed share where judged, else 0."""
+        return self.shares * self.judged
+
+    def without(self, product: str) -> "Envelope":
+        """The same envelope (tolerances, withheld components) with a consensus of the other products only.
+
+        A product scored against it answers: how well does an independent
+        product agree with the rest? (the ceiling).
+        """
+        explained = self.region.explained
+        drivers = [p for p in self.driver_products if p != product]
+        stock = [p for p in self.stock_products if p != product]
+        changes = {"shares": None, "curves": None, "cv_r2": float("nan"), "centre_field": None}
+        if drivers:
+            changes.update(_driver_consensus(drivers, explained))
+        if stock:
+            changes["centre_field"] = np.mean([self.region.fields[p] for p in stock], axis=0)
+        if changes["shares"] is not None:
+            changes["judged"] = self.judged
+        return replace(self, driver_products=drivers, stock_products=stock, **changes)
+
+
+#: Sentences of the reasons a score is withheld (or capped), shown to readers.
+REASONS = {
+    "model_emulator_unreliable": "the model's emulator explains too little of its SOC (CV R^2 below the region's floor) to read its drivers: its driver scores are capped at the null reference's",
+    "products_unreliable": "the observation products cannot carry this comparison here: fewer than two have a reliable emulator, or their own bootstrap spread reaches the null reference",
+    "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves, no explained variance) lies within their spread",
+    "products_disagree": "the observation products' stocks differ by more than the units limit and none can be singled out as the error: stock and field scores would only measure that disagreement",
+    "no_observations": "no observation product covers this region",
+    "not_computable": "could not be computed here (too few cells where the dataset and the products are both valid)",
+    "not_defined": "the null reference knows nothing of the observations' answer here (no field, no stock), so it is not scored on this",
+}
+
+
+def emulator_reliable(r2: float, floor: float) -> bool:
+    """Whether an emulator's CV R^2 reaches ``floor`` (NaN never does): the one rule for every table."""
+    return bool(np.isfinite(r2) and r2 >= floor)
+
+
+def model_r2_floor(products_median_r2: float, settings: ScoreSettings) -> float:
+    """The CV R^2 below which a model's emulator is unreliable in a region."""
+    relative = settings.min_r2_relative * products_median_r2 if np.isfinite(products_median_r2) else 0.0
+    return float(max(settings.min_r2, relative))
+
+
+def _cells(region: RegionData, datasets: list[str]) -> np.ndarray:
+    cells = region.mask & (region.weight > 0)
+    for name in datasets:
+        cells &= np.isfinite(region.fields[name])
+    return cells
+
+
+def _stock_pg(field_: np.ndarray, weight: np.ndarray, cells: np.ndarray) -> float:
+    return float(np.sum(field_[cells] * weight[cells]) / 1e12)
+
+
+def _flag(product: str, region: str, flag: str, detail: str) -> dict:
+    return {"product": product, "region": region, "flag": flag, "detail": detail}
+
+
+def _driver_consensus(names: list[str], explained: dict[str, Explained]) -> dict:
+    r2 = [explained[p].cv_r2 for p in names if np.isfinite(explained[p].cv_r2)]
+    return {
+        "shares": np.mean([explained[p].shares for p in names], axis=0),
+        "curves": np.mean([explained[p].curves for p in names], axis=0),
+        "cv_r2": float(np.median(r2)) if r2 else float("nan"),
+    }
+
+
+# ------------------------------------------------------------ the driver side
+
+
+def driver_distances(explained: Explained, envelope: Envelope, cap: float) -> dict[str, float]:
+    """Importance, response-shape and sensitivity distances of one emulation from the consensus."""
+    groups = envelope.groups
+    weights = envelope.driver_weights
+    return {
+        "importance": float(total_variation(group_shares(explained.shares, groups), group_shares(envelope.shares, groups))),
+        "response": shape_distance(explained.curves, envelope.curves, weights),
+        "sensitivity": sensitivity_distance(explained.curves, envelope.curves, weights, cap),
+    }
+
+
+def _judged_drivers(names: list[str], explained: dict[str, Explained], agreement: float) -> np.ndarray:
+    """Drivers whose curves the products agree on: median leave-one-out correlation >= ``agreement``."""
+    correlations = []
+    for product in names:
+        others = np.mean([explained[q].curves for q in names if q != product], axis=0)
+        correlations.append(curve_correlation(explained[product].curves, others))
+    return np.median(correlations, axis=0) >= agreement
+
+
+def _driver_outliers(names: list[str], explained: dict[str, Explained], groups, settings: ScoreSettings) -> dict[str, str]:
+    """Products whose shares or curves are far from every other product's."""
+    found = {}
+    metrics = {
+        "importance": lambda a, b: float(total_variation(group_shares(a.shares, groups), group_shares(b.shares, groups))),
+        "response": lambda a, b: shape_distance(a.curves, b.curves, 0.5 * (a.shares + b.shares)),
+    }
+    for metric, distance in metrics.items():
+        matrix = np.array([[distance(explained[a], explained[b]) for b in names] for a in names])
+        for i in nearest_neighbour_outliers(matrix, 2.0 * settings.delta_min[metric], settings.outlier_factor):
+            nearest = np.min(np.delete(matrix[i], i))
+            found.setdefault(names[i], f"{metric} distance {nearest:.2f} to the nearest other product")
+    return found
+
+
+def _bootstrap_spread(explained: Explained, envelope: Envelope, cap: float) -> dict[str, float]:
+    """Mean distance of a product's bootstrap replicates from its own estimate, per driver metric."""
+    if not len(explained.boot_shares):
+        return {}
+    own = replace(envelope, shares=explained.shares, curves=explained.curves)
+    replicates = [
+        driver_distances(Explained(s, c, np.empty(0), np.empty(0), np.nan), own, cap)
+        for s, c in zip(explained.boot_shares, explained.boot_curves)
+    ]
+    return {metric: float(np.mean([r[metric] for r in replicates])) for metric in DRIVER_COMPONENTS}
+
+
+def _driver_side(envelope: Envelope, settings: ScoreSettings) -> None:
+    """Consensus, tolerances, null distances and withheld driver components of an envelope (in place)."""
+    region, explained = envelope.region, envelope.region.explained
+    name = region.name
+    reliable = [p for p in envelope.products if emulator_reliable(explained[p].fit_r2, settings.min_r2)]
+    fit_r2 = [explained[p].fit_r2 for p in envelope.products if np.isfinite(explained[p].fit_r2)]
+    envelope.model_r2_floor = model_r2_floor(float(np.median(fit_r2)) if fit_r2 else float("nan"), settings)
+    if len(reliable) < 2:
+        envelope.withheld.update({c: "products_unreliable" for c in (*DRIVER_COMPONENTS, "explained_variance")})
+        reliable = reliable or list(envelope.products)
+    outliers = _driver_outliers(reliable, explained, envelope.groups, settings)
+    envelope.flags += [_flag(p, name, "outlier", d) for p, d in outliers.items()]
+    envelope.driver_products = [p for p in reliable if p not in outliers]
+    for key, value in _driver_consensus(envelope.driver_products, explained).items():
+        setattr(envelope, key, value)
+    many = len(envelope.driver_products) >= 2
+    envelope.judged = (
+        _judged_drivers(envelope.driver_products, explained, settings.shape_agreement)
+        if many else np.ones(len(envelope.shares), bool)
+    )
+    cap = settings.distance_max["sensitivity"]
+    between = [driver_distances(explained[p], envelope, cap) for p in envelope.driver_products]
+    spreads = [s for s in (_bootstrap_spread(explained[p], envelope, cap) for p in envelope.driver_products) if s]
+    p = len(envelope.shares)
+    null = Explained(np.full(p, 1.0 / p), np.zeros_like(envelope.curves), np.empty(0), np.empty(0), 0.0)
+    envelope.null_distance = driver_distances(null, envelope, cap)
+    r2 = {q: explained[q].cv_r2 for q in envelope.driver_products}
+    envelope.null_distance["explained_variance"] = max(envelope.cv_r2, 0.0) if np.isfinite(envelope.cv_r2) else np.nan
+    for metric in DRIVER_COMPONENTS:
+        spread = float(np.median([s[metric] for s in spreads])) if spreads else 0.0
+        envelope.tolerance[metric] = max([b[metric] for b in between] + [spread, settings.delta_min[metric]])
+        _withhold_if_undiscriminating(envelope, metric, spread, settings)
+    if not envelope.judged.any():
+        for metric in ("response", "sensitivity"):
+            envelope.withheld.setdefault(metric, "products_cannot_discriminate")
+    finite = [v for v in r2.values() if np.isfinite(v)]
+    envelope.tolerance["explained_variance"] = max(
+        [abs(v - envelope.cv_r2) for v in finite] + [settings.delta_min["explained_variance"]]
+    )
+    if len(finite) < 2:
+        envelope.withheld.setdefault("explained_variance", "products_unreliable")
+    _withhold_if_undiscriminating(envelope, "explained_variance", 0.0, settings)
+
+
+def _withhold_if_undiscriminating(envelope: Envelope, metric: str, spread: float, settings: ScoreSettings) -> None:
+    null = envelope.null_distance.get(metric, np.nan)
+    factor = settings.discrimination_factor
+    if not np.isfinite(null) or null < factor * spread:
+        envelope.withheld.setdefault(metric, "products_unreliable")
+    elif null < factor * envelope.tolerance[metric]:
+        envelope.withheld.setdefault(metric, "products_cannot_discriminate")
+
+
+# ------------------------------------------------------------ the field side
+
+
+def _field_side(envelope: Envelope, settings: ScoreSettings) -> None:
+    """Stock consensus, flags, tolerance and withheld field components of an envelope (in place)."""
+    region = envelope.region
+    products = envelope.products
+    cells = _cells(region, products)
+    stocks = np.array([_stock_pg(region.fields[p], region.weight, cells) for p in products])
+    flagged, consistent = log_ratio_outliers(stocks, settings.stock_ratio_limit)
+    median = float(np.median(stocks)) if len(stocks) else float("nan")
+    for i in flagged:
+        envelope.flags.append(_flag(
+            products[i], region.name, "suspect_units",
+            f"stock {stocks[i]:.4g} Pg is {stocks[i] / median:.3g} x the products' median ({median:.4g} Pg); check its units",
+        ))
+    envelope.stock_products = [p for i, p in enumerate(products) if i not in flagged]
+    if not consistent:
+        envelope.withheld.update({c: "products_disagree" for c in FIELD_COMPONENTS})
+    stack = np.stack([region.fields[p] for p in envelope.stock_products])
+    envelope.centre_field = np.mean(stack, axis=0)
+    envelope.field_spread = np.std(stack, axis=0)
+    kept = stocks[[i for i in range(len(products)) if i not in flagged]]
+    centre = float(np.mean(kept)) if len(kept) else float("nan")
+    envelope.tolerance["total_stock"] = float(np.max(np.abs(kept - centre)) / abs(centre)) if centre else 0.0
+    envelope.spatial_agreement = _spatial_agreement(region, envelope.stock_products)
+
+
+def _spatial_agreement(region: RegionData, products: list[str]) -> float:
+    """Median Taylor score of each product against the mean of the others."""
+    if len(products) < 2:
+        return float("nan")
+    cells = _cells(region, products)
+    values = []
+    for product in products:
+        others = [q for q in products if q != product]
+        centre = np.mean([region.fields[q][cells] for q in others], axis=0)
+        values.append(spatial_distribution_score(region.fields[product][cells], centre, region.weight[cells]))
+    return float(np.nanmedian(values))
+
+
+def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
+    """The observational envelope of a region: consensus, tolerances, flags, withheld components."""
+    products = [p for p in region.products if p in region.explained]
+    p = len(next(iter(region.explained.values())).shares) if region.explained else 0
+    envelope = Envelope(region=region, products=products, groups=region.groups or [[j] for j in range(p)])
+    if not products:
+        envelope.withheld = {c: "no_observations" for c in COMPONENTS}
+        envelope.model_r2_floor = model_r2_floor(float("nan"), settings)
+        return envelope
+    _field_side(envelope, settings)
+    _driver_side(envelope, settings)
+    return envelope
+
+
+def sensitivity_rows(envelope: Envelope) -> list[dict]:
+    """Observed range of each driver's sensitivity ratio: each product's curve against the consensus."""
+    if envelope.shares is None or not envelope.driver_products:
+        return []
+    ratios = np.array([amplitude_ratio(envelope.region.explained[p].curves, envelope.curves) for p in envelope.driver_products])
+    return [{"low": float(np.nanmin(ratios[:, j])), "high": float(np.nanmax(ratios[:, j]))} for j in range(ratios.shape[1])]
