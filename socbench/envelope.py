@@ -293,13 +293,13 @@ def _driver_side(envelope: Envelope, settings: ScoreSettings) -> None:
     envelope.null_distance = driver_distances(null, envelope, cap)
     r2 = {q: explained[q].cv_r2 for q in envelope.driver_products}
     envelope.null_distance["explained_variance"] = max(envelope.cv_r2, 0.0) if np.isfinite(envelope.cv_r2) else np.nan
-    for metric in DRIVER_COMPONENTS:
-        spread = float(np.median([s[metric] for s in spreads])) if spreads else 0.0
-        envelope.tolerance[metric] = max([b[metric] for b in between] + [spread, settings.delta_min[metric]])
-        _withhold_if_undiscriminating(envelope, metric, spread, settings)
-    if not envelope.judged.any():
+    if not envelope.judged.any():  # the products agree on no driver's response
         for metric in ("response", "sensitivity"):
             envelope.withheld.setdefault(metric, "products_cannot_discriminate")
+    for metric in DRIVER_COMPONENTS:
+        spread = float(np.nanmedian([s[metric] for s in spreads])) if spreads else 0.0
+        envelope.tolerance[metric] = float(np.nanmax([b[metric] for b in between] + [spread, settings.delta_min[metric]]))
+        _withhold_if_undiscriminating(envelope, metric, spread, settings)
     finite = [v for v in r2.values() if np.isfinite(v)]
     envelope.tolerance["explained_variance"] = max(
         [abs(v - envelope.cv_r2) for v in finite] + [settings.delta_min["explained_variance"]]

@@ -1,141 +1,37 @@
-"""Score metrics and the envelope, in isolation (arrays in, numbers out)."""
+"""The envelope and candidate scoring on hand-made regions, with two, three and four products."""
 
 import numpy as np
 import pytest
 
+from socbench.envelope import emulator_reliable
 from socbench.score import (
     Candidate,
     Explained,
     RegionData,
     ScoreSettings,
     build_envelope,
-    graded_score,
-    leave_one_out_tolerance,
-    nearest_neighbour_outliers,
-    relative_stock_score,
-    response_distance,
     score_candidate,
     score_region,
-    spatial_distribution_score,
-    total_variation,
-    weighted_kendall_tau,
-    weighted_overall,
 )
 
+WEIGHTS = {"importance": 0.3, "response": 0.2, "sensitivity": 0.1, "explained_variance": 0.1, "total_stock": 0.1,
+           "ilamb_bias": 0.1, "spatial_distribution": 0.1}
 SETTINGS = ScoreSettings(
-    weights={"importance": 0.25, "response": 0.25, "explained_variance": 0.2, "total_stock": 0.1,
-             "ilamb_bias": 0.1, "spatial_distribution": 0.1},
-    delta_min={"importance": 0.05, "response": 0.1, "explained_variance": 0.05},
-    distance_max={"importance": 1.0, "response": 2.5, "explained_variance": 1.0},
-    power={"importance": 2.0, "response": 3.0, "explained_variance": 2.0},
-    min_r2=0.3,
+    weights=WEIGHTS,
+    delta_min={"importance": 0.05, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05},
+    distance_max={"importance": 1.0, "response": 1.0, "sensitivity": 2.302585, "explained_variance": 1.0},
+    power={"importance": 2.0, "response": 2.0, "sensitivity": 2.0, "explained_variance": 2.0},
+    min_r2=0.2,
 )
+CURVES = np.array([np.linspace(-1, 1, 8), np.linspace(0.5, -0.5, 8), np.linspace(0, 0.3, 8) ** 2])
+SHARES = [0.5, 0.3, 0.2]
+TRUTH = np.exp(np.random.default_rng(3).normal(2.5, 0.5, size=(20, 30)))
 
 
-def test_total_variation_is_zero_for_equal_and_one_for_disjoint_shares():
-    a = np.array([0.5, 0.5, 0.0])
-    assert total_variation(a, a) == 0
-    assert total_variation(a, np.array([0.0, 0.0, 1.0])) == pytest.approx(1.0)
-    assert total_variation(a, np.array([0.5, 0.0, 0.5])) == pytest.approx(0.5)
-
-
-def test_graded_score_is_one_within_the_tolerance_and_strictly_decreasing_beyond():
-    assert graded_score(0.04, 0.05, 1.0, 2.0) == 1.0
-    assert graded_score(0.05, 0.05, 1.0, 2.0) == 1.0
-    distances = np.linspace(0.051, 0.999, 200)
-    scores = np.array([graded_score(d, 0.05, 1.0, 2.0) for d in distances])
-    assert np.all(np.diff(scores) < 0)
-    assert 0 < scores[-1] < scores[0] <= 1
-    assert graded_score(1.0, 0.05, 1.0, 2.0) == 0.0
-    assert graded_score(0.525, 0.05, 1.0, 2.0) == pytest.approx(0.25)
-    assert np.isnan(graded_score(np.nan, 0.05, 1.0, 2.0))
-
-
-def test_graded_score_keeps_bad_and_very_bad_apart():
-    """The old exponential map gave 1e-5 to both a distance of 0.67 and of 0.70."""
-    noise, wrong = graded_score(0.67, 0.05, 1.0, 2.0), graded_score(0.70, 0.05, 1.0, 2.0)
-    assert noise - wrong > 0.02
-    response = [graded_score(d, 0.2, 2.5, 3.0) for d in (1.0, 1.5, 2.0, 2.4)]
-    assert np.all(np.diff(response) < 0) and response[-1] > 0
-
-
-def test_a_large_tolerance_widens_the_plateau_but_keeps_the_grading():
-    tight = [graded_score(d, 0.05, 1.0, 2.0) for d in (0.6, 0.8)]
-    loose = [graded_score(d, 0.4, 1.0, 2.0) for d in (0.6, 0.8)]
-    assert loose[0] - loose[1] > 0.1 and tight[0] - tight[1] > 0.1
-
-
-def test_response_distance_zero_for_identical_one_for_flat_two_for_mirrored():
-    rng = np.random.default_rng(0)
-    curves = rng.normal(size=(3, 10))
-    shares = np.array([0.5, 0.3, 0.2])
-    assert response_distance(curves, curves, shares) == 0
-    assert response_distance(np.zeros_like(curves), curves, shares) == pytest.approx(1.0)
-    assert response_distance(-curves, curves, shares) == pytest.approx(2.0)
-    assert response_distance(2 * curves, curves, shares) == pytest.approx(1.0)
-
-
-def test_response_distance_floors_flat_observed_curves():
-    obs = np.vstack([np.linspace(-1, 1, 10), np.zeros(10)])
-    model = obs.copy()
-    model[1] = 1e-3
-    assert response_distance(model, obs, np.array([0.9, 0.1])) < 0.01
-
-
-def test_relative_stock_score():
-    assert relative_stock_score(100, 100, 0) == 1.0
-    assert relative_stock_score(110, 100, 0.2) == 1.0
-    assert relative_stock_score(200, 100, 0) == pytest.approx(np.exp(-1))
-    assert relative_stock_score(200, 100, 0.5) == pytest.approx(np.exp(-0.5))
-
-
-def test_spatial_distribution_score():
-    rng = np.random.default_rng(1)
-    obs = rng.normal(size=500)
-    w = np.ones(500)
-    assert spatial_distribution_score(obs, obs, w) == pytest.approx(1.0)
-    assert spatial_distribution_score(obs + 5, obs, w) == pytest.approx(1.0)
-    assert spatial_distribution_score(2 * obs, obs, w) == pytest.approx(2 * 2 / (2 + 0.5) ** 2)
-    assert spatial_distribution_score(-obs, obs, w) == pytest.approx(0.0)
-
-
-def test_kendall_tau_ranks():
-    a = np.array([0.5, 0.3, 0.2])
-    assert weighted_kendall_tau(a, a) == pytest.approx(1.0)
-    assert weighted_kendall_tau(a[::-1], a) < 0
-
-
-def test_overall_says_how_many_components_it_rests_on():
-    assert weighted_overall({"a": 1.0, "b": np.nan}, {"a": 1, "b": 3}) == (1.0, 1)
-    assert weighted_overall({"a": 1.0, "b": 0.0}, {"a": 1, "b": 3}) == (pytest.approx(0.25), 2)
-    value, count = weighted_overall({"a": np.nan}, {"a": 1})
-    assert np.isnan(value) and count == 0
-
-
-def test_nearest_neighbour_outliers_finds_the_odd_one_out():
-    points = np.array([0.0, 0.05, 0.1, 0.9])
-    distances = np.abs(points[:, None] - points[None, :])
-    assert nearest_neighbour_outliers(distances, floor=0.1) == [3]
-    # evenly spread members: nobody is an outlier
-    even = np.abs(np.arange(4.0)[:, None] - np.arange(4.0)[None, :])
-    assert nearest_neighbour_outliers(even, floor=0.1) == []
-    # two members cannot be told apart
-    assert nearest_neighbour_outliers(distances[:2, :2] + np.array([[0, 5], [5, 0]]), floor=0.1) == []
-
-
-def test_leave_one_out_tolerance_is_robust_and_floored():
-    assert leave_one_out_tolerance([0.1, 0.12, 0.9], [], 0.05) == pytest.approx(0.12)
-    assert leave_one_out_tolerance([], [], 0.05) == 0.05
-    assert leave_one_out_tolerance([0.01], [0.2], 0.05) == pytest.approx(0.2)
-
-
-# ------------------------------------------------------------ the envelope
-
-
-def _explained(shares, curves, r2=0.8, boot=0):
-    shares = np.asarray(shares, float)
-    curves = np.asarray(curves, float)
-    return Explained(shares, curves, np.repeat(shares[None], boot, 0), np.repeat(curves[None], boot, 0), r2)
+def _explained(shares=SHARES, curves=CURVES, r2=0.4, fit_r2=None, boot=0):
+    shares, curves = np.asarray(shares, float), np.asarray(curves, float)
+    return Explained(shares, curves, np.repeat(shares[None], boot, 0), np.repeat(curves[None], boot, 0), r2,
+                     r2 if fit_r2 is None else fit_r2)
 
 
 def _region(explained: dict, fields: dict, products: list) -> RegionData:
@@ -143,129 +39,232 @@ def _region(explained: dict, fields: dict, products: list) -> RegionData:
     return RegionData("test", np.ones(shape, bool), np.ones(shape), fields, explained, products)
 
 
-BASE_CURVES = np.array([np.linspace(-1, 1, 8), np.linspace(0.5, -0.5, 8), np.zeros(8) + np.linspace(0, 0.1, 8)])
+def _products(n: int, stock_factors=None, share_sets=None) -> tuple[dict, dict, list]:
+    rng = np.random.default_rng(n)
+    names = list("ABCD")[:n]
+    stock_factors = stock_factors or [1.0] * n
+    share_sets = share_sets or [[0.5, 0.3, 0.2], [0.45, 0.35, 0.2], [0.5, 0.25, 0.25], [0.48, 0.3, 0.22]][:n]
+    explained = {p: _explained(s, CURVES * (1 + 0.05 * i)) for i, (p, s) in enumerate(zip(names, share_sets))}
+    fields = {p: f * TRUTH * np.exp(rng.normal(0, 0.05, TRUTH.shape)) for p, f in zip(names, stock_factors)}
+    return explained, fields, names
 
 
-def _world(outlier: bool = False, misread: bool = False):
-    rng = np.random.default_rng(3)
-    truth = np.exp(rng.normal(2.5, 0.5, size=(20, 30)))
-    shares = {"A": [0.5, 0.3, 0.2], "B": [0.45, 0.35, 0.2], "C": [0.5, 0.25, 0.25]}
-    explained = {name: _explained(s, BASE_CURVES * (1 + 0.05 * i)) for i, (name, s) in enumerate(shares.items())}
-    fields = {name: truth * np.exp(rng.normal(0, 0.1, truth.shape)) for name in shares}
-    if outlier:
-        explained["D"] = _explained([0.05, 0.05, 0.9], -BASE_CURVES)
-        fields["D"] = truth.copy()
-    if misread:
-        explained["E"] = _explained([0.5, 0.3, 0.2], BASE_CURVES)
-        fields["E"] = 10 * truth
-    return explained, fields, list(explained)
+def _score(region: RegionData, name: str, explained=None, field=None) -> tuple[dict, dict]:
+    region.explained[name] = explained if explained is not None else _explained()
+    region.fields[name] = field if field is not None else TRUTH
+    result = score_region(region, [name], SETTINGS)
+    scores = {r["metric"]: r["value"] for r in result.scores}
+    status = {r["metric"]: (r["status"], r["reason"]) for r in result.assessments}
+    return scores, status
+
+
+# ------------------------------------------------------------ units rule (issue 15, item 1)
+
+
+def test_a_units_error_is_flagged_alone_with_three_products_and_models_stay_graded():
+    explained, fields, products = _products(3, stock_factors=[1.0, 1.05, 10.0])
+    envelope = build_envelope(_region(explained, fields, products), SETTINGS)
+    assert [(f["product"], f["flag"]) for f in envelope.flags] == [("C", "suspect_units")]
+    assert envelope.stock_products == ["A", "B"]
+    consensus = (fields["A"] + fields["B"]) / 2
+    stock = {}
+    for factor in (1.0, 2.0, 4.0):
+        scores, _ = _score(_region(*_products(3, stock_factors=[1.0, 1.05, 10.0])), "M", field=factor * consensus)
+        stock[factor] = (scores["total_stock"], scores["ilamb_bias"])
+    assert stock[1.0][0] == pytest.approx(1.0)
+    assert stock[1.0][0] > stock[2.0][0] > stock[4.0][0]
+    assert stock[1.0][1] > stock[2.0][1] > stock[4.0][1]
+
+
+def test_two_products_that_disagree_beyond_the_units_limit_withhold_the_field_scores():
+    scores, status = _score(_region(*_products(2, stock_factors=[1.0, 10.0])), "M", field=5.5 * TRUTH)
+    for component in ("total_stock", "ilamb_bias", "spatial_distribution"):
+        assert status[component] == ("withheld", "products_disagree")
+        assert np.isnan(scores[component])
+
+
+def test_two_products_that_agree_are_not_flagged():
+    envelope = build_envelope(_region(*_products(2, stock_factors=[1.0, 1.5])), SETTINGS)
+    assert envelope.flags == [] and "total_stock" not in envelope.withheld
+
+
+# ------------------------------------------------------------ tolerances (item 2)
+
+
+def test_the_stock_tolerance_is_the_products_range_around_their_consensus():
+    """Products at 1.0x and 1.5x: a model at 1.75x, above both, is outside; at 1.2x it is inside."""
+    outside, _ = _score(_region(*_products(2, stock_factors=[1.0, 1.5])), "M", field=1.75 * TRUTH)
+    inside, _ = _score(_region(*_products(2, stock_factors=[1.0, 1.5])), "M", field=1.2 * TRUTH)
+    assert inside["total_stock"] == pytest.approx(1.0)
+    assert outside["total_stock"] < 0.9
+
+
+def test_a_model_beyond_one_of_two_products_in_share_space_is_outside_the_tolerance():
+    a, b = np.array([0.6, 0.3, 0.1]), np.array([0.4, 0.3, 0.3])  # 0.2 apart
+    beyond = a + (a - b) / 2  # 0.1 from A, 0.3 from B
+    region = _region(*_products(2, share_sets=[a, b]))
+    scores, _ = _score(region, "M", explained=_explained(beyond))
+    assert scores["importance"] < 1.0
+    between, _ = _score(_region(*_products(2, share_sets=[a, b])), "M", explained=_explained((a + b) / 2))
+    assert between["importance"] == 1.0
+
+
+# ------------------------------------------------------------ reliability (items 3 and 4)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_unreliable_products_withhold_the_driver_scores(n):
+    explained, fields, products = _products(n)
+    for product in products:
+        explained[product].fit_r2 = 0.1
+    _, status = _score(_region(explained, fields, products), "M")
+    for component in ("importance", "response", "sensitivity", "explained_variance"):
+        assert status[component] == ("withheld", "products_unreliable")
+
+
+def test_a_nan_product_r2_counts_as_unreliable():
+    explained, fields, products = _products(3)
+    for product, r2 in zip(products, (0.1, 0.1, np.nan)):
+        explained[product].fit_r2 = r2
+    _, status = _score(_region(explained, fields, products), "M")
+    assert status["importance"] == ("withheld", "products_unreliable")
+    explained, fields, products = _products(3)
+    explained["C"].fit_r2 = np.nan  # two finite, reliable products remain
+    _, status = _score(_region(explained, fields, products), "M")
+    assert status["importance"][0] == "scored"
+
+
+def test_the_reliability_rule_treats_nan_as_unreliable():
+    assert emulator_reliable(0.3, 0.2) and not emulator_reliable(0.1, 0.2) and not emulator_reliable(np.nan, 0.2)
+
+
+# ------------------------------------------------------------ no escape, null, overall (issue 14)
+
+
+def test_a_poor_emulator_is_no_escape():
+    """A wrong-driver model just under the floor used to be withheld and rank first on fewer components."""
+    explained, fields, products = _products(3)
+    wrong = dict(shares=[0.05, 0.15, 0.8], curves=-CURVES[::-1])
+    reliable, _ = _score(_region(*_products(3)), "W", explained=_explained(**wrong, r2=0.9))
+    poor, status = _score(_region(explained, fields, products), "W", explained=_explained(**wrong, r2=0.15))
+    assert status["importance"] == ("capped", "model_emulator_unreliable")
+    assert poor["overall"] <= reliable["overall"]
+    assert poor["overall_components"] == reliable["overall_components"]
+    faithful_but_poor, _ = _score(_region(*_products(3)), "F", explained=_explained(r2=0.15))
+    null = {r["metric"]: r["value"] for r in score_region(_region(*_products(3)), [], SETTINGS).nulls}
+    for component in ("importance", "response", "sensitivity"):
+        assert faithful_but_poor[component] <= null[component] + 1e-12
+
+
+def test_the_null_uses_nothing_of_the_observations_answer():
+    result = score_region(_region(*_products(3)), [], SETTINGS)
+    null = {r["metric"]: r["value"] for r in result.nulls}
+    for component in ("total_stock", "ilamb_bias", "spatial_distribution"):
+        assert np.isnan(null[component])
+    assert null["importance"] <= 0.25 and null["response"] == pytest.approx(0.25) and null["sensitivity"] == 0.0
+    faithful, _ = _score(_region(*_products(3)), "F")
+    assert faithful["overall"] > null["overall"]
+
+
+def test_a_model_at_least_as_good_as_the_null_everywhere_is_above_it():
+    """The null's undefined components count 0, as a model's missing ones do."""
+    flat = _explained(shares=[1 / 3] * 3, curves=np.zeros_like(CURVES), r2=0.0)
+    scores, _ = _score(_region(*_products(3)), "FLAT", explained=flat, field=0.2 * TRUTH)
+    null = {r["metric"]: r["value"] for r in score_region(_region(*_products(3)), [], SETTINGS).nulls}
+    assert scores["overall"] > null["overall"]
+
+
+def test_shape_apart_from_sensitivity():
+    """Right shape at 2x and 4x the amplitude keeps its shape score; flat is the null's; mirrored is 0."""
+    results = {}
+    for name, curves in {"2x": 2 * CURVES, "4x": 4 * CURVES, "flat": 0 * CURVES, "mirrored": -CURVES}.items():
+        results[name], _ = _score(_region(*_products(3)), name, explained=_explained(curves=curves))
+    assert results["2x"]["response"] == 1.0 and results["4x"]["response"] == 1.0
+    assert results["flat"]["response"] == pytest.approx(0.25)
+    assert results["mirrored"]["response"] == 0.0
+    assert 1.0 > results["2x"]["sensitivity"] > results["4x"]["sensitivity"] > 0
+    assert results["2x"]["sensitivity_distance"] == pytest.approx(np.log(2 / 1.05), abs=0.06)
+
+
+def test_overall_rests_on_the_same_components_for_everyone():
+    explained, fields, products = _products(3)
+    region = _region(explained, fields, products)
+    region.explained.update(M=_explained(), N=_explained())
+    region.fields.update(M=TRUTH, N=np.full_like(TRUTH, np.nan))  # N has no valid field
+    result = score_region(region, ["M", "N"], SETTINGS)
+    scores = {(r["model"], r["metric"]): r["value"] for r in result.scores}
+    status = {(r["model"], r["metric"]): r["reason"] for r in result.assessments}
+    assert status[("N", "total_stock")] == "not_computable"
+    assert scores[("M", "overall_components")] == scores[("N", "overall_components")]
+    assert scores[("N", "overall")] < scores[("M", "overall")]
+
+
+def test_a_region_without_products_is_not_assessed():
+    region = _region({"M": _explained()}, {"M": TRUTH}, [])
+    result = score_region(region, ["M"], SETTINGS)
+    assert {r["reason"] for r in result.assessments} == {"no_observations"}
+    assert np.isnan([r["value"] for r in result.scores if r["metric"] == "overall"][0])
+
+
+# ------------------------------------------------------------ outliers and ceiling (items 5 and 6)
 
 
 def test_an_outlier_product_is_flagged_and_does_not_set_the_tolerance():
-    explained, fields, products = _world()
+    explained, fields, products = _products(3)
     clean = build_envelope(_region(explained, fields, products), SETTINGS)
-    explained, fields, products = _world(outlier=True)
-    envelope = build_envelope(_region(explained, fields, products), SETTINGS)
+    explained, fields, products = _products(3)
+    explained["D"], fields["D"] = _explained([0.05, 0.05, 0.9], -CURVES), TRUTH.copy()
+    envelope = build_envelope(_region(explained, fields, products + ["D"]), SETTINGS)
     assert [(f["product"], f["flag"]) for f in envelope.flags] == [("D", "outlier")]
     assert "D" not in envelope.driver_products
     assert envelope.tolerance["importance"] == pytest.approx(clean.tolerance["importance"])
-    assert envelope.tolerance["response"] == pytest.approx(clean.tolerance["response"])
 
 
-def test_a_product_with_a_units_error_is_flagged_and_kept_out_of_the_stock_consensus():
-    explained, fields, products = _world()
-    clean = _region(explained, fields, products)
-    explained, fields, products = _world(misread=True)
-    misread = _region(explained, fields, products)
-    envelope = build_envelope(misread, SETTINGS)
-    assert [(f["product"], f["flag"]) for f in envelope.flags] == [("E", "suspect_units")]
-    model = fields["A"] * 1.2
-    for region in (clean, misread):
-        region.fields["M"] = model
-        region.explained["M"] = _explained([0.5, 0.3, 0.2], BASE_CURVES)
-    with_it, _ = score_candidate(Candidate(misread.explained["M"], model), envelope, SETTINGS)
-    without, _ = score_candidate(Candidate(clean.explained["M"], model), build_envelope(clean, SETTINGS), SETTINGS)
-    for metric in ("total_stock", "ilamb_bias", "spatial_distribution"):
-        assert with_it[metric] == pytest.approx(without[metric], abs=1e-12)
-
-
-def test_a_copy_of_a_product_scores_exactly_its_ceiling():
-    explained, fields, products = _world(outlier=True)
-    region = _region(explained, fields, products)
-    region.explained["COPY"], region.fields["COPY"] = explained["B"], fields["B"]
-    result = score_region(region, ["COPY"], SETTINGS)
-    copy = {r["metric"]: r["value"] for r in result.scores}
-    ceiling = {r["metric"]: r["value"] for r in result.ceiling if r["product"] == "B"}
-    for metric, value in copy.items():
-        np.testing.assert_allclose(value, ceiling[metric], atol=1e-12, err_msg=metric)
-
-
-def test_an_unreliable_model_emulator_withholds_its_driver_scores():
-    explained, fields, products = _world()
-    region = _region(explained, fields, products)
-    region.explained["NOISE"] = _explained([0.5, 0.3, 0.2], BASE_CURVES, r2=0.05)
-    region.fields["NOISE"] = fields["A"]
-    result = score_region(region, ["NOISE"], SETTINGS)
-    scores = {r["metric"]: r["value"] for r in result.scores}
-    reasons = {r["metric"]: r["reason"] for r in result.assessments if r["status"] == "withheld"}
-    assert reasons == {"importance": "model_emulator_unreliable", "response": "model_emulator_unreliable"}
-    assert np.isnan(scores["importance"]) and np.isnan(scores["response"])
-    assert scores["explained_variance"] < 0.5  # what the drivers explain is still judged
-    assert scores["overall_components"] == 4
+def test_the_ceiling_scores_each_product_against_the_others():
+    """Two identical products agree perfectly; a product far from the other two scores low."""
+    explained, fields, products = _products(2, share_sets=[SHARES, SHARES])
+    explained["B"] = explained["A"]
+    same = score_region(_region(explained, fields, products), [], SETTINGS)
+    assert all(r["value"] == 1.0 for r in same.ceiling if r["metric"] == "importance")
+    explained, fields, products = _products(3, share_sets=[SHARES, SHARES, [0.1, 0.1, 0.8]])
+    mixed = score_region(_region(explained, fields, products), [], SETTINGS)
+    importance = {r["product"]: r["value"] for r in mixed.ceiling if r["metric"] == "importance"}
+    assert importance["C"] < importance["A"]
 
 
 def test_products_that_cannot_discriminate_withhold_the_driver_scores_for_everyone():
     rng = np.random.default_rng(5)
-    spread = {"A": [0.7, 0.2, 0.1], "B": [0.1, 0.7, 0.2], "C": [0.2, 0.1, 0.7]}
-    explained = {name: _explained(s, rng.normal(size=(3, 8))) for name, s in spread.items()}
-    fields = {name: np.exp(rng.normal(2, 0.3, (10, 10))) for name in "ABC"}
-    region = _region(explained, fields, list("ABC"))
-    region.explained["M"], region.fields["M"] = _explained([1 / 3] * 3, np.zeros((3, 8))), fields["A"]
-    result = score_region(region, ["M"], SETTINGS)
-    reasons = {r["metric"]: r["reason"] for r in result.assessments if r["status"] == "withheld"}
-    assert reasons.get("importance") == "products_cannot_discriminate"
-    assert reasons.get("response") == "products_cannot_discriminate"
+    share_sets = [[0.7, 0.2, 0.1], [0.1, 0.7, 0.2], [0.2, 0.1, 0.7]]
+    explained = {p: _explained(s, rng.normal(size=(3, 8))) for p, s in zip("ABC", share_sets)}
+    fields = {p: TRUTH for p in "ABC"}
+    _, status = _score(_region(explained, fields, list("ABC")), "M")
+    assert status["importance"] == ("withheld", "products_cannot_discriminate")
+    assert status["response"] == ("withheld", "products_cannot_discriminate")
 
 
-def test_unreliable_products_withhold_the_driver_scores():
-    explained, fields, products = _world()
+def test_unstable_products_are_unreliable():
+    """Products that agree with each other but whose own bootstrap replicates reach the null."""
+    explained, fields, products = _products(3)
+    rng = np.random.default_rng(0)
     for product in products:
-        explained[product].cv_r2 = 0.1
-    region = _region(explained, fields, products)
-    region.explained["M"], region.fields["M"] = _explained([0.5, 0.3, 0.2], BASE_CURVES), fields["A"]
-    result = score_region(region, ["M"], SETTINGS)
-    reasons = {r["metric"]: r["reason"] for r in result.assessments if r["status"] == "withheld"}
-    assert reasons == {"importance": "products_unreliable", "response": "products_unreliable"}
+        boot = rng.dirichlet(np.ones(3) * 0.5, size=8)
+        explained[product] = Explained(explained[product].shares, CURVES, boot, np.repeat(CURVES[None], 8, 0), 0.4, 0.4)
+    _, status = _score(_region(explained, fields, products), "M")
+    assert status["importance"] == ("withheld", "products_unreliable")
 
 
-def test_a_region_without_products_is_not_assessed():
-    explained, fields, _ = _world()
-    region = _region({"M": explained["A"]}, {"M": fields["A"]}, [])
-    result = score_region(region, ["M"], SETTINGS)
-    assert {r["reason"] for r in result.assessments} == {"no_observations"}
-    overall = [r["value"] for r in result.scores if r["metric"] == "overall"]
-    assert np.isnan(overall[0])
+def test_the_judged_drivers_are_those_the_products_agree_on():
+    explained, fields, products = _products(3)
+    rng = np.random.default_rng(2)
+    for product in products:  # the third driver's curve is noise, different in every product
+        explained[product].curves = explained[product].curves.copy()
+        explained[product].curves[2] = rng.normal(size=8)
+    envelope = build_envelope(_region(explained, fields, products), SETTINGS)
+    assert envelope.judged.tolist() == [True, True, False]
 
 
-def test_the_null_reference_is_scored_against_the_same_envelope():
-    explained, fields, products = _world()
-    result = score_region(_region(explained, fields, products), [], SETTINGS)
-    null = {r["metric"]: r["value"] for r in result.nulls}
-    ceiling = min(r["value"] for r in result.ceiling if r["metric"] == "importance")
-    assert null["importance"] < ceiling
-    assert null["explained_variance"] < 0.5
-    assert null["total_stock"] == pytest.approx(1.0)  # a uniform field holding the observed mean
-    assert null["spatial_distribution"] == 0.0
-
-
-def test_a_component_that_cannot_be_computed_is_withheld_with_a_reason():
-    """A model field with no valid cell where the products are valid: its field scores are
-    NaN with a reason, not silently left out of overall."""
-    explained, fields, products = _world()
-    region = _region(explained, fields, products)
-    region.explained["M"], region.fields["M"] = explained["A"], np.full_like(fields["A"], np.nan)
-    result = score_region(region, ["M"], SETTINGS)
-    reasons = {r["metric"]: r["reason"] for r in result.assessments if r["status"] == "withheld"}
-    assert reasons == {metric: "not_computable" for metric in ("total_stock", "ilamb_bias", "spatial_distribution")}
-    scores = {r["metric"]: r["value"] for r in result.scores}
-    assert scores["overall_components"] == 3
+def test_candidate_scores_name_the_capped_components():
+    envelope = build_envelope(_region(*_products(3)), SETTINGS)
+    result = score_candidate(Candidate(_explained(r2=0.05), TRUTH), envelope, SETTINGS)
+    assert result.capped == ["importance", "response", "sensitivity"]
+    assert len(result.drivers) == 3 and result.drivers[0]["shape_correlation"] == pytest.approx(1.0, abs=0.01)
