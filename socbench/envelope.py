@@ -17,11 +17,11 @@ import numpy as np
 
 from .metrics import (
     amplitude_ratio,
-    curve_correlation,
     group_shares,
     log_ratio_outliers,
     nearest_neighbour_outliers,
     sensitivity_distance,
+    shape_correlation,
     shape_distance,
     spatial_distribution_score,
     total_variation,
@@ -234,7 +234,7 @@ def _judged_drivers(names: list[str], explained: dict[str, Explained], agreement
     correlations = []
     for product in names:
         others = np.mean([explained[q].curves for q in names if q != product], axis=0)
-        correlations.append(curve_correlation(explained[product].curves, others))
+        correlations.append(shape_correlation(explained[product].curves, others))
     return np.median(correlations, axis=0) >= agreement
 
 

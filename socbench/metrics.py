@@ -107,13 +107,32 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     return float(np.sum(weights * values) / weights.sum())
 
 
+#: Amplitude ratios between which a response curve goes from flat to fully shaped (see :func:`shape_correlation`).
+FLAT_RAMP = (0.1, 0.25)
+
+
+def shape_correlation(model: np.ndarray, obs: np.ndarray, flat_ramp: tuple = FLAT_RAMP) -> np.ndarray:
+    """Per-driver correlation of the curves, counting a curve of negligible amplitude as flat.
+
+    The correlation of a curve with almost no amplitude (a driver the
+    dataset hardly responds to) is noise: its sign flips between replicate
+    fits. Below ``flat_ramp[0]`` times the observed amplitude the curve
+    counts as flat (0); above ``flat_ramp[1]`` its correlation counts whole;
+    linearly in between. Steeper curves (ratio > 1) are never affected, so
+    shape stays apart from sensitivity.
+    """
+    low, high = flat_ramp
+    ratio = np.nan_to_num(amplitude_ratio(model, obs), nan=0.0)
+    return curve_correlation(model, obs) * np.clip((ratio - low) / (high - low), 0.0, 1.0)
+
+
 def shape_distance(model: np.ndarray, obs: np.ndarray, weights: np.ndarray) -> float:
     """Weighted mean of ``(1 - r_j) / 2`` over drivers: 0 same shapes, 0.5 flat, 1 mirrored.
 
-    ``weights`` (p,) weigh the drivers (observed shares; 0 for drivers whose
-    shape is not judged).
+    ``r_j`` is :func:`shape_correlation`; ``weights`` (p,) weigh the drivers
+    (observed shares; 0 for drivers whose shape is not judged).
     """
-    return _weighted_mean((1.0 - curve_correlation(model, obs)) / 2.0, weights)
+    return _weighted_mean((1.0 - shape_correlation(model, obs)) / 2.0, weights)
 
 
 def sensitivity_distance(model: np.ndarray, obs: np.ndarray, weights: np.ndarray, cap: float) -> float:

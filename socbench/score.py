@@ -30,10 +30,10 @@ from .envelope import (
 )
 from .metrics import (
     amplitude_ratio,
-    curve_correlation,
     graded_score,
     ilamb_bias_score,
     relative_stock_score,
+    shape_correlation,
     spatial_distribution_score,
     weighted_kendall_tau,
     weighted_overall,
@@ -159,7 +159,7 @@ def null_candidate(envelope: Envelope) -> Candidate:
 
 
 def _driver_rows(explained: Explained, envelope: Envelope) -> list[dict]:
-    correlation = curve_correlation(explained.curves, envelope.curves)
+    correlation = shape_correlation(explained.curves, envelope.curves)
     ratio = amplitude_ratio(explained.curves, envelope.curves)
     observed = sensitivity_rows(envelope)
     return [
@@ -172,6 +172,21 @@ def _driver_rows(explained: Explained, envelope: Envelope) -> list[dict]:
         }
         for j in range(len(explained.shares))
     ]
+
+
+def _cap_at_null(scores: dict, fit_r2: float, envelope: Envelope, settings: ScoreSettings) -> None:
+    """Driver scores of a model whose emulator explains too little: at most the null's, scaled by R^2 / floor.
+
+    Its shares and curves are those of an emulator that does not explain its
+    SOC, so they say little of its reasons: it scores no better than knowing
+    nothing, and 0 when its emulator explains nothing (R^2 <= 0). The scale
+    keeps the score continuous below the floor and replicate noise models apart
+    from nothing but their noise.
+    """
+    null = _driver_scores(_null_explained(envelope), envelope, settings)
+    scale = float(np.clip(fit_r2 / envelope.model_r2_floor, 0.0, 1.0)) if np.isfinite(fit_r2) else 0.0
+    for component in DRIVER_COMPONENTS:
+        scores[component] = min(scores[component], null[component]) * scale
 
 
 def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSettings) -> CandidateScores:
@@ -191,11 +206,8 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
         result.drivers = _driver_rows(explained, envelope)
         unreliable = not emulator_reliable(explained.fit_r2, envelope.model_r2_floor)
         if candidate.judge_emulator and unreliable:
-            null = _driver_scores(_null_explained(envelope), envelope, settings)
-            for component in DRIVER_COMPONENTS:
-                if scores[component] > null[component]:
-                    scores[component] = null[component]
-                result.capped.append(component)
+            _cap_at_null(scores, explained.fit_r2, envelope, settings)
+            result.capped.extend(DRIVER_COMPONENTS)
     if candidate.field is not None:
         scores.update(_field_scores(candidate.field, envelope, settings))
     for component in COMPONENTS:

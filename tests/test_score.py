@@ -168,7 +168,7 @@ def test_the_null_uses_nothing_of_the_observations_answer():
 
 def test_a_model_at_least_as_good_as_the_null_everywhere_is_above_it():
     """The null's undefined components count 0, as a model's missing ones do."""
-    flat = _explained(shares=[1 / 3] * 3, curves=np.zeros_like(CURVES), r2=0.0)
+    flat = _explained(shares=[1 / 3] * 3, curves=np.zeros_like(CURVES), r2=0.0, fit_r2=0.4)
     scores, _ = _score(_region(*_products(3)), "FLAT", explained=flat, field=0.2 * TRUTH)
     null = {r["metric"]: r["value"] for r in score_region(_region(*_products(3)), [], SETTINGS).nulls}
     assert scores["overall"] > null["overall"]
