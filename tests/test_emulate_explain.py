@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from socbench.emulate import (
+    block_folds,
     block_size_from_data,
     correlation_range,
     cross_validated_r2,
@@ -24,33 +25,45 @@ def make_task(y_shift: float = 0.0, estimator: str = "gradient_boosting", explai
     X = rng.normal(size=(n, 4))
     # planted: x0 strong and linear, x1 saturating, x2 weak, x3 irrelevant
     y = 1.0 * X[:, 0] + 0.6 * np.tanh(X[:, 1]) + 0.2 * X[:, 2] + 0.05 * rng.normal(size=n)
-    grids = np.quantile(X, np.linspace(0.05, 0.95, 10), axis=0).T
+    return task_of(X, y + y_shift, rng.uniform(0.5, 1.5, n), lat, lon, estimator=estimator, explainer=explainer)
+
+
+def task_of(X, y, weight, lat, lon, regions=None, estimator="gradient_boosting", explainer="shap", bootstraps=2):
+    """A task on a table; ``regions`` maps names to cell masks (default: one region of all cells)."""
+    regions = regions or {"r": np.ones(len(y), bool)}
+    grids = np.stack([np.quantile(X[m], np.linspace(0.05, 0.95, 10), axis=0).T for m in regions.values()])
+    blocks = spatial_blocks(lat, lon, 10.0)
+    fold_of = block_folds(blocks, 3, 7)
     return EmulationTask(
-        dataset="d", region="r", X=X, y=y + y_shift, weight=rng.uniform(0.5, 1.5, n), lat=lat, lon=lon,
-        grids=grids, estimator=estimator, params={} if estimator == "gam" else {"max_iter": 80},
-        explainer=explainer, response="ale", block_size=10.0, block_size_min=10.0, block_size_max=60.0,
-        block_range_factor=1.5, folds=3, bootstraps=2,
-        max_explain_cells=800, seed=7,
+        dataset="d", X=X, y=y, weight=weight, regions=tuple(regions), membership=np.stack(list(regions.values())),
+        grids=grids, folds=np.array([fold_of[b] for b in blocks]), blocks=blocks, block_size=10.0,
+        estimator=estimator, params={} if estimator == "gam" else {"max_iter": 80}, explainer=explainer,
+        response="ale", bootstraps=bootstraps, max_explain_cells=800, seed=7,
     )
+
+
+def run_one(task):
+    (result,) = run_emulation(task)
+    return result
 
 
 @pytest.mark.parametrize("estimator", ["gradient_boosting", "gam"])
 def test_planted_importance_order_is_recovered(estimator):
-    result = run_emulation(make_task(estimator=estimator))
+    result = run_one(make_task(estimator=estimator))
     assert list(np.argsort(-result.shares)) == [0, 1, 2, 3]
     assert result.cv_r2 > 0.9
     assert result.boot_shares.shape == (2, 4) and result.boot_curves.shape == (2, 4, 10)
 
 
 def test_permutation_explainer_agrees_on_the_strongest_driver():
-    result = run_emulation(make_task(explainer="permutation"))
+    result = run_one(make_task(explainer="permutation"))
     assert np.argmax(result.shares) == 0
 
 
 def test_results_do_not_change_when_the_target_is_scaled():
     # ln(c * SOC) = ln c + ln SOC: an arbitrary constant (not a power of two)
-    base = run_emulation(make_task())
-    scaled = run_emulation(make_task(y_shift=np.log(3.7)))
+    base = run_one(make_task())
+    scaled = run_one(make_task(y_shift=np.log(3.7)))
     np.testing.assert_allclose(scaled.shares, base.shares, atol=1e-9)
     np.testing.assert_allclose(scaled.curves, base.curves, atol=1e-9)
     np.testing.assert_allclose(scaled.boot_shares, base.boot_shares, atol=1e-9)
@@ -60,12 +73,13 @@ def test_results_do_not_change_when_the_target_is_scaled():
 def test_ale_curves_recover_shapes():
     task = make_task(estimator="gam")
     model = make_learner("gam", {}, 0).fit(task.X, task.y, sample_weight=task.weight)
-    curves = ale_curves(model, task.X, task.weight, task.grids)
+    grids = task.grids[0]
+    curves = ale_curves(model, task.X, task.weight, grids)
     np.testing.assert_allclose(curves.mean(axis=1), 0.0, atol=1e-12)  # centred
-    linear = np.polyfit(task.grids[0], curves[0], 1)[0]
+    linear = np.polyfit(grids[0], curves[0], 1)[0]
     assert linear == pytest.approx(1.0, rel=0.1)
     assert np.all(np.diff(curves[1]) > 0)  # tanh: increasing ...
-    slopes = np.diff(curves[1]) / np.diff(task.grids[1])
+    slopes = np.diff(curves[1]) / np.diff(grids[1])
     assert slopes[len(slopes) // 2] > slopes[0]  # ... steepest in the middle
     assert np.ptp(curves[3]) < 0.1  # irrelevant covariate: flat
 
@@ -76,11 +90,11 @@ def test_ale_centring_does_not_depend_on_the_datasets_weights():
     task = make_task(estimator="gam")
     model = make_learner("gam", {}, 0).fit(task.X, task.y, sample_weight=task.weight)
     skewed = np.where(task.X[:, 0] > 0, 5.0, 0.2)
+    grids = task.grids[0]
     np.testing.assert_allclose(
-        ale_curves(model, task.X, skewed, task.grids)[0], ale_curves(model, task.X, task.weight, task.grids)[0],
-        atol=0.05,
+        ale_curves(model, task.X, skewed, grids)[0], ale_curves(model, task.X, task.weight, grids)[0], atol=0.05,
     )
-    assert abs(ale_curves(model, task.X, skewed, task.grids)[0].mean()) < 1e-12
+    assert abs(ale_curves(model, task.X, skewed, grids)[0].mean()) < 1e-12
 
 
 def _field_on_sphere(wavenumber: float, n: int = 1500, seed: int = 0):
@@ -116,9 +130,68 @@ def test_spatial_blocks_and_cv():
     blocks = spatial_blocks(lat, lon, 10.0)
     assert blocks[0] == blocks[1] != blocks[2] != blocks[3]
     task = make_task()
-    groups = spatial_blocks(task.lat, task.lon, 10.0)
     model = make_learner("gradient_boosting", {"max_iter": 50}, 0)
-    assert 0.8 < cross_validated_r2(model, task.X, task.y, task.weight, groups, 3) <= 1.0
+    assert 0.8 < cross_validated_r2(model, task.X, task.y, task.weight, task.blocks, 3) <= 1.0
+
+
+def test_folds_are_dealt_to_blocks_so_every_dataset_shares_them():
+    blocks = np.arange(40) * 7
+    fold_of = block_folds(blocks, 5, seed=3)
+    assert sorted(np.bincount(list(fold_of.values()))) == [8] * 5
+    assert block_folds(blocks[::-1], 5, seed=3) == fold_of  # not the order the cells come in
+
+
+def _two_biomes(n=3000, noise=0.0, seed=0):
+    """Two biomes: in the cold one only x0 varies, in the warm one only x1; SOC = x0 + x1 (+ noise)."""
+    rng = np.random.default_rng(seed)
+    lat = np.where(np.arange(n) < n // 2, rng.uniform(40, 70, n), rng.uniform(-30, 20, n))
+    lon = rng.uniform(-180, 180, n)
+    cold = lat > 30
+    X = np.column_stack([
+        np.where(cold, rng.normal(0, 1, n), 3.0 + 0.05 * rng.normal(size=n)),
+        np.where(cold, 0.05 * rng.normal(size=n), rng.normal(0, 1, n) - 3.0),
+    ])
+    y = X[:, 0] + X[:, 1] + noise * rng.normal(size=n)
+    return X, y, np.ones(n), lat, lon, {"global": np.ones(n, bool), "cold": cold, "warm": ~cold}
+
+
+def test_regional_attribution_reads_the_variation_inside_each_region():
+    """One fit over all land; centred SHAP in each region credits the driver that varies there."""
+    results = {r.region: r for r in run_emulation(task_of(*_two_biomes()[:5], regions=_two_biomes()[5]))}
+    assert results["cold"].shares[0] > 0.75 and results["warm"].shares[1] > 0.75
+    assert 0.3 < results["global"].shares[0] < 0.7
+    assert results["cold"].fit_r2 == results["warm"].fit_r2 > 0.9
+
+
+def test_regional_attribution_survives_noise_that_kills_per_region_fits():
+    """With noise three times the within-region signal, a per-region fit explains nothing,
+    while the all-land fit still credits the right driver in each region."""
+    X, y, w, lat, lon, regions = _two_biomes(noise=3.0)
+    results = {r.region: r for r in run_emulation(task_of(X, y, w, lat, lon, regions=regions))}
+    cold = regions["cold"]
+    alone = run_one(task_of(X[cold], y[cold], w[cold], lat[cold], lon[cold]))
+    assert alone.cv_r2 < 0.15
+    assert results["cold"].shares[0] > 0.6 and results["warm"].shares[1] > 0.6
+
+
+def test_collinear_drivers_trade_credit_with_noise_but_not_their_group():
+    """Issue 14, item 5: one process with two drivers correlated at 0.9, fitted with and without
+    observation-like noise, moved the shares by 0.126; grouped, the pair's share does not move."""
+    from socbench.metrics import collinear_groups, group_shares, total_variation
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    lat, lon = rng.uniform(-50, 70, n), rng.uniform(-180, 180, n)
+    t = rng.normal(size=n)
+    X = np.column_stack([t, 0.9 * t + np.sqrt(1 - 0.81) * rng.normal(size=n), rng.normal(size=n)])
+    signal = 0.6 * X[:, 0] + 0.4 * X[:, 1] + 0.5 * X[:, 2]
+    clean = run_one(task_of(X, signal, np.ones(n), lat, lon, bootstraps=0))
+    noisy = run_one(task_of(X, signal + 1.2 * rng.normal(size=n), np.ones(n), lat, lon, bootstraps=0))
+    groups = collinear_groups(X.T, np.ones(n), 0.8)
+    assert groups == [[0, 1], [2]]
+    grouped = float(total_variation(group_shares(clean.shares, groups), group_shares(noisy.shares, groups)))
+    assert grouped < 0.05
+    assert grouped < float(total_variation(clean.shares, noisy.shares))
 
 
 def test_weighted_r2():

@@ -195,3 +195,16 @@ def test_nearest_neighbour_outliers_finds_the_odd_one_out():
 )
 def test_log_ratio_outliers_compare_with_the_median_of_all(stocks, flagged, consistent):
     assert log_ratio_outliers(np.array(stocks, float), 3.0) == (flagged, consistent)
+
+
+def test_a_curve_of_negligible_amplitude_counts_as_flat_whatever_its_sign():
+    """Replicates of a model with no clay response had clay curves at 1 % of the observed
+    amplitude with correlations of -0.77, +0.00 and -0.46: the sign was noise."""
+    from socbench.metrics import shape_correlation
+
+    wiggle = 0.01 * np.array([np.linspace(1, -1, 10), np.cos(np.linspace(0, 3, 10)), np.linspace(-0.3, 0.3, 10) ** 3])
+    np.testing.assert_allclose(shape_correlation(wiggle, CURVES), 0.0)
+    np.testing.assert_allclose(shape_correlation(-CURVES, CURVES), -1.0)
+    np.testing.assert_allclose(shape_correlation(5 * CURVES, CURVES), 1.0)
+    half = shape_correlation(0.175 * CURVES, CURVES)
+    np.testing.assert_allclose(half, 0.5)
