@@ -393,11 +393,11 @@ DEFAULT_WEIGHTS = {
     "spatial_distribution": 0.1,
 }
 DEFAULT_DELTA_MIN = {"importance": 0.05, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05}
-#: Distance at which a graded score reaches 0: total variation, shape distance and the R^2 shortfall
-#: cannot exceed 1; sensitivity distances (|ln ratio|) are capped here (ln 10: ten times or a tenth).
-DEFAULT_DISTANCE_MAX = {"importance": 1.0, "response": 1.0, "sensitivity": 2.302585, "explained_variance": 1.0}
+#: Distance at which a graded score reaches 0: no distance can exceed 1 (total variation, shape distance,
+#: sensitivity distance, R^2 shortfall).
+DEFAULT_DISTANCE_MAX = {"importance": 1.0, "response": 1.0, "sensitivity": 1.0, "explained_variance": 1.0}
 #: Largest distance each metric can take; distance_max may not be below it (the map would jump to 0).
-LARGEST_DISTANCE = {"importance": 1.0, "response": 1.0, "sensitivity": 0.0, "explained_variance": 1.0}
+LARGEST_DISTANCE = {"importance": 1.0, "response": 1.0, "sensitivity": 1.0, "explained_variance": 1.0}
 #: Power of the graded score map (see socbench.metrics.graded_score).
 DEFAULT_POWER = {"importance": 2.0, "response": 2.0, "sensitivity": 2.0, "explained_variance": 2.0}
 #: Component names of earlier versions, still accepted in definitions.

@@ -20,7 +20,8 @@ from .metrics import (
     group_shares,
     log_ratio_outliers,
     nearest_neighbour_outliers,
-    sensitivity_distance,
+    correlation_distance,
+    ratio_distance,
     shape_correlation,
     shape_distance,
     spatial_distribution_score,
@@ -218,14 +219,29 @@ def _driver_consensus(names: list[str], explained: dict[str, Explained]) -> dict
 # ------------------------------------------------------------ the driver side
 
 
-def driver_distances(explained: Explained, envelope: Envelope, cap: float) -> dict[str, float]:
+def robust_driver_responses(explained: Explained, consensus_curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-driver shape correlation and amplitude ratio with the consensus, median over the fit and its bootstraps.
+
+    A driver whose curve flips between bootstrap refits of the same dataset
+    (typically one collinear with another) gets a median correlation near 0:
+    the dataset's own sampling spread is counted, so replicates of one model
+    that differ only by noise do not score apart on it.
+    """
+    curves = [explained.curves, *explained.boot_curves]
+    correlation = np.median([shape_correlation(c, consensus_curves) for c in curves], axis=0)
+    ratio = np.median([np.nan_to_num(amplitude_ratio(c, consensus_curves), nan=1.0) for c in curves], axis=0)
+    return correlation, ratio
+
+
+def driver_distances(explained: Explained, envelope: Envelope) -> dict[str, float]:
     """Importance, response-shape and sensitivity distances of one emulation from the consensus."""
     groups = envelope.groups
     weights = envelope.driver_weights
+    correlation, ratio = robust_driver_responses(explained, envelope.curves)
     return {
         "importance": float(total_variation(group_shares(explained.shares, groups), group_shares(envelope.shares, groups))),
-        "response": shape_distance(explained.curves, envelope.curves, weights),
-        "sensitivity": sensitivity_distance(explained.curves, envelope.curves, weights, cap),
+        "response": correlation_distance(correlation, weights),
+        "sensitivity": ratio_distance(ratio, weights),
     }
 
 
@@ -253,13 +269,13 @@ def _driver_outliers(names: list[str], explained: dict[str, Explained], groups, 
     return found
 
 
-def _bootstrap_spread(explained: Explained, envelope: Envelope, cap: float) -> dict[str, float]:
+def _bootstrap_spread(explained: Explained, envelope: Envelope) -> dict[str, float]:
     """Mean distance of a product's bootstrap replicates from its own estimate, per driver metric."""
     if not len(explained.boot_shares):
         return {}
     own = replace(envelope, shares=explained.shares, curves=explained.curves)
     replicates = [
-        driver_distances(Explained(s, c, np.empty(0), np.empty(0), np.nan), own, cap)
+        driver_distances(Explained(s, c, np.empty(0), np.empty(0), np.nan), own)
         for s, c in zip(explained.boot_shares, explained.boot_curves)
     ]
     return {metric: float(np.mean([r[metric] for r in replicates])) for metric in DRIVER_COMPONENTS}
@@ -285,12 +301,11 @@ def _driver_side(envelope: Envelope, settings: ScoreSettings) -> None:
         _judged_drivers(envelope.driver_products, explained, settings.shape_agreement)
         if many else np.ones(len(envelope.shares), bool)
     )
-    cap = settings.distance_max["sensitivity"]
-    between = [driver_distances(explained[p], envelope, cap) for p in envelope.driver_products]
-    spreads = [s for s in (_bootstrap_spread(explained[p], envelope, cap) for p in envelope.driver_products) if s]
+    between = [driver_distances(explained[p], envelope) for p in envelope.driver_products]
+    spreads = [s for s in (_bootstrap_spread(explained[p], envelope) for p in envelope.driver_products) if s]
     p = len(envelope.shares)
     null = Explained(np.full(p, 1.0 / p), np.zeros_like(envelope.curves), np.empty(0), np.empty(0), 0.0)
-    envelope.null_distance = driver_distances(null, envelope, cap)
+    envelope.null_distance = driver_distances(null, envelope)
     r2 = {q: explained[q].cv_r2 for q in envelope.driver_products}
     envelope.null_distance["explained_variance"] = max(envelope.cv_r2, 0.0) if np.isfinite(envelope.cv_r2) else np.nan
     if not envelope.judged.any():  # the products agree on no driver's response

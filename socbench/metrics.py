@@ -108,7 +108,7 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
 
 
 #: Amplitude ratios between which a response curve goes from flat to fully shaped (see :func:`shape_correlation`).
-FLAT_RAMP = (0.1, 0.25)
+FLAT_RAMP = (0.1, 0.4)
 
 
 def shape_correlation(model: np.ndarray, obs: np.ndarray, flat_ramp: tuple = FLAT_RAMP) -> np.ndarray:
@@ -132,15 +132,33 @@ def shape_distance(model: np.ndarray, obs: np.ndarray, weights: np.ndarray) -> f
     ``r_j`` is :func:`shape_correlation`; ``weights`` (p,) weigh the drivers
     (observed shares; 0 for drivers whose shape is not judged).
     """
-    return _weighted_mean((1.0 - shape_correlation(model, obs)) / 2.0, weights)
+    return correlation_distance(shape_correlation(model, obs), weights)
 
 
-def sensitivity_distance(model: np.ndarray, obs: np.ndarray, weights: np.ndarray, cap: float) -> float:
-    """Weighted mean over drivers of ``|ln(amplitude ratio)|``, each capped at ``cap`` (a flat curve is at the cap)."""
-    ratio = amplitude_ratio(model, obs)
-    with np.errstate(divide="ignore"):
-        log_ratio = np.abs(np.log(np.where(np.isfinite(ratio), ratio, 1.0)))
-    return _weighted_mean(np.minimum(log_ratio, cap), weights)
+def correlation_distance(correlation: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean of ``(1 - r_j) / 2``: the shape distance from per-driver correlations."""
+    return _weighted_mean((1.0 - np.asarray(correlation, float)) / 2.0, weights)
+
+
+def ratio_distance(ratio: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean of ``1 - min(rho_j, 1/rho_j)``: the sensitivity distance from per-driver ratios (NaN counts 0)."""
+    ratio = np.asarray(ratio, float)
+    ratio = np.where(np.isfinite(ratio), ratio, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        closeness = np.where(ratio > 0, np.minimum(ratio, 1.0 / np.where(ratio > 0, ratio, 1.0)), 0.0)
+    return _weighted_mean(1.0 - closeness, weights)
+
+
+def sensitivity_distance(model: np.ndarray, obs: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean over drivers of ``1 - min(rho, 1/rho)``, rho the amplitude ratio.
+
+    The share of the amplitude missing (rho < 1) or in excess (rho > 1): 0 for
+    the observed amplitude, 0.5 for twice or half, 0.75 for four times or a
+    quarter, 1 for a flat curve. Symmetric in ln rho like ``|ln rho|``, but
+    bounded, so that a barely responding driver (rho 0.06 or 0.27) does not
+    swing the score as ``|ln rho|`` would.
+    """
+    return ratio_distance(amplitude_ratio(model, obs), weights)
 
 
 def graded_score(

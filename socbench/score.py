@@ -24,16 +24,15 @@ from .envelope import (
     _stock_pg,
     build_envelope,
     driver_distances,
+    robust_driver_responses,
     emulator_reliable,
     model_r2_floor,
     sensitivity_rows,
 )
 from .metrics import (
-    amplitude_ratio,
     graded_score,
     ilamb_bias_score,
     relative_stock_score,
-    shape_correlation,
     spatial_distribution_score,
     weighted_kendall_tau,
     weighted_overall,
@@ -58,7 +57,7 @@ METRIC_MEANINGS = {
     "spatial_distribution": "Does the spatial pattern (correlation and variance) match the products', relative to how well they match each other?",
     "importance_distance": "Total-variation distance between the model's and the observed driver shares, collinear drivers grouped (0 same, 1 disjoint).",
     "response_distance": "Share-weighted mean of (1 - r)/2 over the judged drivers, r the correlation of the model's and the observed response curves (0 same shape, 0.5 flat, 1 mirrored).",
-    "sensitivity_distance": "Share-weighted mean of |ln(amplitude ratio)| over the judged drivers (0 same amplitude; ln 2 = 0.69 for twice or half).",
+    "sensitivity_distance": "Share-weighted mean of 1 - min(rho, 1/rho) over the judged drivers, rho the amplitude ratio (0 same amplitude, 0.5 twice or half, 1 flat).",
     "importance_kendall_tau": "Weighted Kendall tau between the model's and the observed driver rankings (1 same order).",
     "explained_variance_distance": "How far the model's emulator CV R^2 falls short of the products' (0 when it explains as much or more).",
     "model_cv_r2": "Spatial-block cross-validated R^2 of the model's emulator over the region's cells.",
@@ -111,7 +110,7 @@ def _graded(metric: str, distance: float, envelope: Envelope, settings: ScoreSet
 
 
 def _driver_scores(explained: Explained, envelope: Envelope, settings: ScoreSettings) -> dict[str, float]:
-    distances = driver_distances(explained, envelope, settings.distance_max["sensitivity"])
+    distances = driver_distances(explained, envelope)
     r2 = explained.cv_r2
     distances["explained_variance"] = max(envelope.cv_r2 - r2, 0.0) if np.isfinite(r2) else float("nan")
     scores = {metric: _graded(metric, d, envelope, settings) for metric, d in distances.items()}
@@ -159,8 +158,7 @@ def null_candidate(envelope: Envelope) -> Candidate:
 
 
 def _driver_rows(explained: Explained, envelope: Envelope) -> list[dict]:
-    correlation = shape_correlation(explained.curves, envelope.curves)
-    ratio = amplitude_ratio(explained.curves, envelope.curves)
+    correlation, ratio = robust_driver_responses(explained, envelope.curves)
     observed = sensitivity_rows(envelope)
     return [
         {

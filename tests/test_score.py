@@ -19,7 +19,7 @@ WEIGHTS = {"importance": 0.3, "response": 0.2, "sensitivity": 0.1, "explained_va
 SETTINGS = ScoreSettings(
     weights=WEIGHTS,
     delta_min={"importance": 0.05, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05},
-    distance_max={"importance": 1.0, "response": 1.0, "sensitivity": 2.302585, "explained_variance": 1.0},
+    distance_max={"importance": 1.0, "response": 1.0, "sensitivity": 1.0, "explained_variance": 1.0},
     power={"importance": 2.0, "response": 2.0, "sensitivity": 2.0, "explained_variance": 2.0},
     min_r2=0.2,
 )
@@ -183,7 +183,7 @@ def test_shape_apart_from_sensitivity():
     assert results["flat"]["response"] == pytest.approx(0.25)
     assert results["mirrored"]["response"] == 0.0
     assert 1.0 > results["2x"]["sensitivity"] > results["4x"]["sensitivity"] > 0
-    assert results["2x"]["sensitivity_distance"] == pytest.approx(np.log(2 / 1.05), abs=0.06)
+    assert results["2x"]["sensitivity_distance"] == pytest.approx(1 - 1.05 / 2, abs=0.03)
 
 
 def test_overall_rests_on_the_same_components_for_everyone():
