@@ -22,7 +22,10 @@ import pandas as pd
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import ModelFiles
-from .pipeline import Progress, _silent, prepare_model, score_models, worker_pool
+from .execute import worker_pool
+from .pipeline import score_models
+from .prepare import prepare_model
+from .progress import Progress, silent
 from .reference import load_reference
 from .results import METRICS, RunResult
 
@@ -142,7 +145,7 @@ def check(
     baseline_scores: str | Path | None = None,
     tolerance: float = 0.02,
     workers: int = 1,
-    progress: Progress = _silent,
+    progress: Progress = silent,
     cache=None,
     bootstraps: int | None = 0,
 ) -> CheckResult:
