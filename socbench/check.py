@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import pandas as pd
 
+from .changes import TOLERANCE, change_status
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import ModelFiles
@@ -132,9 +133,7 @@ def _status(before: float, after: float, tolerance: float) -> str:
         return "pass"
     if not np.isfinite(after):
         return "missing"
-    if after < before - tolerance:
-        return "regressed"
-    return "improved" if after > before + tolerance else "pass"
+    return change_status(after - before, tolerance)
 
 
 def check(
@@ -143,7 +142,7 @@ def check(
     models: dict[str, str],
     baseline: str | None = None,
     baseline_scores: str | Path | None = None,
-    tolerance: float = 0.02,
+    tolerance: float = TOLERANCE,
     workers: int = 1,
     progress: Progress = silent,
     cache=None,
