@@ -19,10 +19,14 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import pandas as pd
 
+from .changes import TOLERANCE, change_status
 from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import ModelFiles
-from .pipeline import Progress, _silent, prepare_model, score_models, worker_pool
+from .execute import worker_pool
+from .pipeline import score_models
+from .prepare import prepare_model
+from .progress import Progress, silent
 from .reference import load_reference
 from .results import METRICS, RunResult
 
@@ -129,9 +133,7 @@ def _status(before: float, after: float, tolerance: float) -> str:
         return "pass"
     if not np.isfinite(after):
         return "missing"
-    if after < before - tolerance:
-        return "regressed"
-    return "improved" if after > before + tolerance else "pass"
+    return change_status(after - before, tolerance)
 
 
 def check(
@@ -140,9 +142,9 @@ def check(
     models: dict[str, str],
     baseline: str | None = None,
     baseline_scores: str | Path | None = None,
-    tolerance: float = 0.02,
+    tolerance: float = TOLERANCE,
     workers: int = 1,
-    progress: Progress = _silent,
+    progress: Progress = silent,
     cache=None,
     bootstraps: int | None = 0,
 ) -> CheckResult:

@@ -27,6 +27,7 @@ import unicodedata
 from pathlib import Path
 
 from . import __version__
+from .changes import TOLERANCE
 from .errors import SocbenchError
 
 EXIT_OK, EXIT_PARTIAL, EXIT_FAILED = 0, 1, 2
@@ -371,8 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="new model version: name and a directory (searched recursively) or glob; repeatable")
     check.add_argument("--baseline", help="model of the baseline to compare with (default: the same name)")
     check.add_argument("--baseline-scores", help="a previous scores.csv to use as baseline instead of the bundle's")
-    check.add_argument("--tolerance", type=_finite_non_negative, default=0.02,
-                       help="allowed score drop, a finite number >= 0 (default 0.02)")
+    check.add_argument("--tolerance", type=_finite_non_negative, default=TOLERANCE,
+                       help=f"allowed score drop, a finite number >= 0 (default {TOLERANCE:g})")
     check.add_argument("--bootstraps", action="store_true",
                        help="also bootstrap the new model (its uncertainty whiskers; scores are the same without)")
     check.add_argument("--out", default="socbench-check", help="scorecard directory (default: socbench-check)")

@@ -33,7 +33,8 @@ from .config import Definition
 from .errors import BundleError
 from .explain import EmulationResult
 from .outputs import claim_output, mark_output, replace_directory
-from .pipeline import Context, Prepared, Reference
+from .pipeline import Reference
+from .prepare import Context, Prepared
 from .regrid import regridder
 from .results import RunResult
 

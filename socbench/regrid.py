@@ -46,6 +46,25 @@ class Regridded:
     coverage: xr.DataArray
 
 
+def divides_the_globe(resolution: float) -> bool:
+    """Whether ``resolution`` (degrees) divides 180 (and so 360) into whole cells.
+
+    Rounded decimals such as 0.083333 (1/12) are accepted (relative error below
+    1e-5): the grid then has ``n = round(180 / resolution)`` rows, each 180/n
+    degrees high.
+    """
+    cells = 180.0 / resolution
+    return abs(cells - round(cells)) < 1e-5 * cells
+
+
+def nearby_resolutions(resolution: float, count: int = 2) -> tuple[list[float], list[float]]:
+    """Up to ``count`` valid resolutions below and above ``resolution``, with at most 4 decimals."""
+    valid = [180.0 / n for n in range(1, 3601) if abs(180.0 / n - round(180.0 / n, 4)) < 1e-12]
+    below = sorted(r for r in valid if 0.05 < r < resolution)[-count:]
+    above = sorted(r for r in valid if resolution < r <= 10.0)[:count]
+    return below, above
+
+
 def analysis_grid(resolution: float, lat_min: float = -90.0, lat_max: float = 90.0) -> xr.Dataset:
     """A regular lat/lon grid with bounds and cell areas (m2).
 

@@ -104,6 +104,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .definition.validators import refuse_duplicates
+
 __all__ = [
     "COVARIATES",
     "CANONICAL_UNITS",
@@ -1085,10 +1087,7 @@ def _role_specs(roles: list, resolution: float, model_grid: str, climate_bias: f
     if model_grid not in ("native", "analysis"):
         raise ValueError(f"model_grid must be 'native' or 'analysis' (got {model_grid!r})")
     specs = [_role_spec(index, role, resolution, model_grid, climate_bias) for index, role in enumerate(roles)]
-    names = [spec.source_id for spec in specs]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise ValueError(f"roles give duplicated model names: {', '.join(duplicated)}")
+    refuse_duplicates([spec.source_id for spec in specs], "model names in roles")
     faithful = next((spec.index for spec in specs if spec.kind == "SYN-FAITHFUL"), None)
     return [replace(spec, climate_index=spec.index if faithful is None else faithful)
             if spec.kind == "SYN-DOUBLE" else spec for spec in specs]

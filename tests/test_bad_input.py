@@ -21,7 +21,9 @@ from socbench.cli import EXIT_PARTIAL, main
 from socbench.config import load_definition
 from socbench.errors import DefinitionError, InputDataError, SocbenchWarning
 from socbench.inputs import FieldRequest, read_field, resolve_paths
-from socbench.pipeline import prepare_context, prepare_models, prepare_observation, provenance, run
+from socbench.pipeline import run
+from socbench.prepare import prepare_context, prepare_models, prepare_observation
+from socbench.provenance import provenance
 from socbench.resources import benchmark_path
 
 
@@ -301,7 +303,7 @@ def test_infinite_product_cell_is_counted_in_provenance(small_context, small_wor
     context = dataclasses.replace(small_context, definition=definition)
     with pytest.warns(SocbenchWarning, match="1 infinite value"):
         spoiled = prepare_observation(context, "HWSD-like")
-    assert spoiled.nonfinite_cells == 1 and clean.nonfinite_cells == 0
+    assert spoiled.log.nonfinite_cells == 1 and clean.log.nonfinite_cells == 0
     # the field is still there: only the one source cell is missing
     assert np.isfinite(spoiled.soc).sum() == np.isfinite(clean.soc).sum()
     record = provenance(definition, context, [spoiled], 1, 0.0)

@@ -15,8 +15,7 @@ from socbench.catalog import read_catalog
 from socbench.config import load_definition
 from socbench.discover import find_drs_files
 from socbench.errors import DefinitionError, InputDataError
-from socbench.pipeline import Context
-from socbench.pipeline import discover_models as pipeline_discover
+from socbench.prepare import discover_models as pipeline_discover
 from socbench.resources import benchmark_path
 
 CATALOG_COLUMNS = ["activity_id", "institution_id", "source_id", "experiment_id", "member_id", "table_id",
@@ -61,12 +60,11 @@ def drs_table(world: Path) -> pd.DataFrame:
     return table
 
 
-def context(world: Path, models: dict) -> Context:
+def discover(world: Path, models: dict) -> dict:
+    """The models the demo definition finds under ``world`` with the given ``models`` section."""
     definition, _ = load_definition(benchmark_path("demo"))
     definition = definition.model_copy(update={"models": type(definition.models).model_validate(models)})
-    ctx = Context.__new__(Context)
-    ctx.definition, ctx.root = definition, world
-    return ctx
+    return pipeline_discover(definition, world)
 
 
 def test_catalogue_finds_the_same_models_as_the_drs_tree(world, tmp_path):
@@ -74,8 +72,8 @@ def test_catalogue_finds_the_same_models_as_the_drs_tree(world, tmp_path):
     relative = Path("..") / catalog.relative_to(tmp_path)  # data_root-relative, via a parent directory
     world_link = tmp_path / "root"
     world_link.mkdir()
-    from_drs = pipeline_discover(context(world, {"drs_root": "CMIP6"}))
-    from_catalog = pipeline_discover(context(world_link, {"catalog": str(relative)}))
+    from_drs = discover(world, {"drs_root": "CMIP6"})
+    from_catalog = discover(world_link, {"catalog": str(relative)})
     assert len(from_drs) == 2
     assert from_catalog == from_drs  # names, members, files (same paths, same order), variables
     model = next(iter(from_catalog.values()))
@@ -105,14 +103,14 @@ def test_relative_paths_and_cmip5_style_columns(world, tmp_path):
     found = read_catalog(catalog)
     assert (found["grid_label"] == "").all()
     assert all(p.is_file() for p in found["path"])
-    models = pipeline_discover(context(world, {"catalog": str(catalog)}))
-    assert set(models) == set(pipeline_discover(context(world, {"drs_root": "CMIP6"})))
+    models = discover(world, {"catalog": str(catalog)})
+    assert set(models) == set(discover(world, {"drs_root": "CMIP6"}))
 
 
 def test_catalogue_with_a_missing_column_is_named(world, tmp_path):
     catalog = write_catalog(tmp_path, drs_table(world).drop(columns=["member_id"]), csv_name="no_member.csv")
     with pytest.raises(InputDataError, match=r"no_member\.csv: catalogue has no column 'member_id'"):
-        pipeline_discover(context(world, {"catalog": str(catalog)}))
+        discover(world, {"catalog": str(catalog)})
 
 
 def test_catalogue_without_its_asset_column(world, tmp_path):
@@ -187,8 +185,8 @@ def test_zarr_catalogue_finds_the_models_of_the_drs_tree(world, zarr_catalog):
     table = read_catalog(zarr_catalog)
     assert all(is_zarr_store(p) and p.is_dir() for p in table["path"])
     assert (table["time_range"] == "").all()
-    from_drs = pipeline_discover(context(world, {"drs_root": "CMIP6"}))
-    from_zarr = pipeline_discover(context(world, {"catalog": str(zarr_catalog)}))
+    from_drs = discover(world, {"drs_root": "CMIP6"})
+    from_zarr = discover(world, {"catalog": str(zarr_catalog)})
     assert set(from_zarr) == set(from_drs) and len(from_zarr) == 2
     for name, model in from_zarr.items():
         assert model.member == from_drs[name].member
@@ -201,8 +199,8 @@ def test_zarr_catalogue_finds_the_models_of_the_drs_tree(world, zarr_catalog):
 def test_zarr_store_reads_like_the_netcdf_files(world, zarr_catalog):
     from socbench.inputs import FieldRequest, read_field
 
-    from_drs = pipeline_discover(context(world, {"drs_root": "CMIP6"}))["SYN-FAITHFUL"]
-    from_zarr = pipeline_discover(context(world, {"catalog": str(zarr_catalog)}))["SYN-FAITHFUL"]
+    from_drs = discover(world, {"drs_root": "CMIP6"})["SYN-FAITHFUL"]
+    from_zarr = discover(world, {"catalog": str(zarr_catalog)})["SYN-FAITHFUL"]
     for variable, units in (("cSoil", "kg m-2"), ("tas", "degC"), ("pr", "mm yr-1")):
         netcdf = read_field(FieldRequest(tuple(from_drs.files[variable]), variable, units), 2010, 2014)
         zarr = read_field(FieldRequest(tuple(from_zarr.files[variable]), variable, units), 2010, 2014)
@@ -212,10 +210,10 @@ def test_zarr_store_reads_like_the_netcdf_files(world, zarr_catalog):
 
 def test_zarr_provenance_and_errors(world, zarr_catalog, tmp_path):
     from socbench.catalog import open_zarr_store, store_fingerprint
-    from socbench.pipeline import _sha256
+    from socbench.provenance import file_sha256
 
     store = read_catalog(zarr_catalog)["path"].iloc[0]
-    assert _sha256(str(store)) == store_fingerprint(store) and len(store_fingerprint(store)) == 64
+    assert file_sha256(str(store)) == store_fingerprint(store) and len(store_fingerprint(store)) == 64
     assert store_fingerprint("gs://cmip6/CMIP6/x/v20190308") == "remote"
     with pytest.raises(InputDataError, match=r"variable 'nope': variable is absent; variables present: "):
         open_zarr_store(store, "nope")

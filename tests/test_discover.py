@@ -284,11 +284,9 @@ def test_member_option_is_checked(tmp_path):
 
 
 def test_pipeline_discovers_the_demo_world(demo_world, demo_definition):
-    from socbench.pipeline import Context, discover_models as pipeline_discover
+    from socbench.prepare import discover_models as pipeline_discover
 
-    context = Context.__new__(Context)
-    context.definition, context.root = demo_definition, demo_world
-    models = pipeline_discover(context)
+    models = pipeline_discover(demo_definition, demo_world)
     assert {"SYN-FAITHFUL", "SCALED", "OBS-COPY"} <= set(models)
     faithful = models["SYN-FAITHFUL"]
     assert faithful.member == "r1i1p1f1"  # r2i1p1f1 exists; v20180101 is ignored
@@ -303,12 +301,12 @@ def test_pipeline_member_mean_averages_members_and_reads_preferred_variable(demo
     import netCDF4
     import numpy as np
 
-    from socbench.pipeline import discover_models as pipeline_discover
-    from socbench.pipeline import prepare_context, prepare_model
+    from socbench.prepare import discover_models as pipeline_discover
+    from socbench.prepare import prepare_context, prepare_model
 
     models = demo_definition.models.model_copy(update={"member": "mean", "include": ["SYN-FAITHFUL"]})
     context = prepare_context(demo_definition.model_copy(update={"models": models}), demo_world)
-    model = pipeline_discover(context)["SYN-FAITHFUL"]
+    model = pipeline_discover(context.definition, context.root)["SYN-FAITHFUL"]
     assert model.members == ["r1i1p1f1", "r2i1p1f1"]
     mean = prepare_model(context, model)
     singles = [
@@ -318,7 +316,7 @@ def test_pipeline_member_mean_averages_members_and_reads_preferred_variable(demo
     assert np.nanmax(np.abs(singles[0].soc - singles[1].soc)) > 0.1  # the members differ ...
     np.testing.assert_allclose(mean.soc, (singles[0].soc + singles[1].soc) / 2, rtol=1e-12)  # ... and are averaged
     np.testing.assert_allclose(mean.covariates, (singles[0].covariates + singles[1].covariates) / 2, rtol=1e-12)
-    assert len(mean.files) == 2 * len(singles[0].files)
+    assert len(mean.log.files) == 2 * len(singles[0].log.files)
 
     # prefer: the file holds cSoilAbove1m, the model's files keep the requested name cSoil
     renamed = []

@@ -365,7 +365,7 @@ def test_tests_use_a_private_cache(private_task_cache):
 
 
 def test_unscored_models_names_the_regions_and_reasons():
-    from socbench.pipeline import unscored_models
+    from socbench.assemble import unscored_models
 
     scores = pd.DataFrame({"model": ["A"], "region": ["global"], "metric": ["overall"], "value": [0.5]})
     skipped = [{"dataset": "B", "kind": "model", "region": r, "reason": "too few"} for r in ("global", "t1", "t2", "t3")]

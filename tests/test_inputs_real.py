@@ -239,7 +239,8 @@ def test_twelve_months_of_a_real_year_are_not_a_climatology(tmp_path):
 
 
 def test_climatology_covariate_is_recorded_in_provenance(small_world, small_definition, tmp_path):
-    from socbench.pipeline import prepare_context, provenance
+    from socbench.prepare import prepare_context
+    from socbench.provenance import provenance
 
     data = small_definition.model_dump()
     data["covariates"]["precipitation"]["obs"] = {"path": str(cmap_like(tmp_path / "precip.mon.ltm.nc")), "variable": "precip"}

@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 
 from socbench.discover import ModelFiles
-from socbench.pipeline import prepare_context, prepare_model
+from socbench.prepare import prepare_context, prepare_model
 
 
 def test_litter_is_added_to_soil_carbon(small_world, small_definition, tmp_path):

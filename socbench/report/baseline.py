@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from socbench.errors import InputDataError
@@ -123,6 +122,3 @@ def change_lookup(changes: pd.DataFrame) -> dict[tuple[str, str, str], tuple[flo
     return {(m, r, k): (b, d) for m, r, k, b, d in
             changes[["model", "region", "metric", "baseline", "delta"]].itertuples(index=False, name=None)}
 
-
-def is_regression(delta: float | None, tolerance: float = 0.005) -> bool:
-    return delta is not None and np.isfinite(delta) and delta < -tolerance

@@ -7,7 +7,7 @@ from typing import Any
 
 from socbench.results import COMPONENTS
 
-from .baseline import is_regression
+from socbench.changes import change_status
 from .tables import metric_title, reason_text
 from .values import MISSING_TEXT, fmt, fmt_delta, int_or_none, is_number, relative_colours, rounded, score_colours
 
@@ -104,12 +104,11 @@ def change_row(row) -> dict[str, str]:
             "delta_class": _delta_class(row.delta)}
 
 
+_DELTA_CLASSES = {"regressed": "delta-down", "improved": "delta-up", "pass": "delta-same", "": ""}
+
+
 def _delta_class(delta: float | None) -> str:
-    if not is_number(delta):
-        return ""
-    if is_regression(delta):
-        return "delta-down"
-    return "delta-up" if delta > 0.005 else "delta-same"
+    return _DELTA_CLASSES[change_status(delta if is_number(delta) else None)]
 
 
 def column_values(scores: dict[tuple[str, str, str], float], names: list[str],

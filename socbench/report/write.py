@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from socbench.changes import TOLERANCE
 from socbench.results import RESPONSE_COLUMNS, RunResult
 
 from .baseline import Baseline, score_changes
@@ -47,7 +48,8 @@ def write_scorecard(result: RunResult, directory: Path, baseline: Baseline | Non
     if has_compare:
         context = comparison_context(result, baseline, keys)
         config = _chart_config(context, data=context["data_keys"], hidden=[])
-        config["compare"] = {"a": context["default_a"], "b": context["default_b"], "scores": context["scores"]}
+        config["compare"] = {"a": context["default_a"], "b": context["default_b"], "scores": context["scores"],
+                             "tolerance": TOLERANCE}
         render("compare.html", directory / "compare.html", root="", page="compare", config=config,
                **common, **context)
     render("index.html", directory / "index.html", root="", page="index", config={},

@@ -316,6 +316,13 @@
     return entry[0] === null ? "–" : entry[0].toFixed(2);
   }
 
+  /* The class of a score change B - A: the rule of socbench.changes.change_status, with its
+     tolerance written into the page by the Python that builds it (config.compare.tolerance). */
+  function changeClass(change, tolerance) {
+    if (change < -tolerance) return "delta-down";
+    return change > tolerance ? "delta-up" : "delta-same";
+  }
+
   function renderComparison() {
     var table = document.getElementById("compare-table");
     if (!table || !config.compare) return;
@@ -351,7 +358,7 @@
       var badge = document.createElement("span");
       if (a && b && a[0] !== null && b[0] !== null && !a[1] && !b[1]) {
         var change = b[0] - a[0];
-        badge.className = "delta " + (change < -0.005 ? "delta-down" : change > 0.005 ? "delta-up" : "delta-same");
+        badge.className = "delta " + changeClass(change, config.compare.tolerance);
         badge.textContent = (change >= 0 ? "+" : "−") + Math.abs(change).toFixed(2);
       } else {
         badge.textContent = "–";
