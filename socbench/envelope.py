@@ -270,15 +270,20 @@ def _driver_outliers(names: list[str], explained: dict[str, Explained], groups, 
 
 
 def _bootstrap_spread(explained: Explained, envelope: Envelope) -> dict[str, float]:
-    """Mean distance of a product's bootstrap replicates from its own estimate, per driver metric."""
+    """Sampling spread of a product's estimate, per driver metric.
+
+    The mean distance of its bootstrap refits from its estimate, divided by
+    sqrt(B + 1): the estimate is the mean over the fit and its B refits.
+    """
     if not len(explained.boot_shares):
         return {}
+    bagged = np.sqrt(len(explained.boot_shares) + 1)
     own = replace(envelope, shares=explained.shares, curves=explained.curves)
     replicates = [
         driver_distances(Explained(s, c, np.empty(0), np.empty(0), np.nan), own)
         for s, c in zip(explained.boot_shares, explained.boot_curves)
     ]
-    return {metric: float(np.mean([r[metric] for r in replicates])) for metric in DRIVER_COMPONENTS}
+    return {metric: float(np.mean([r[metric] for r in replicates])) / bagged for metric in DRIVER_COMPONENTS}
 
 
 def _driver_side(envelope: Envelope, settings: ScoreSettings) -> None:

@@ -76,17 +76,21 @@ class Context:
         return np.meshgrid(self.grid["lat"].values, self.grid["lon"].values, indexing="ij")
 
     def cell_folds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Spatial block and CV fold of every cell: one design for every dataset.
+        """Bootstrap block and CV fold of every cell: one design for every dataset.
 
-        Folds are dealt to the blocks of all reference land, so a dataset's
-        folds do not depend on which cells it covers.
+        Folds are dealt to the CV blocks of all reference land, so a
+        dataset's folds do not depend on which cells it covers. Bootstrap
+        blocks are about the autocorrelation range (the CV block edge divided
+        by ``block_range_factor``): resampling 60-degree blocks would drop
+        whole continents from a refit.
         """
         lat, lon = self.cell_coordinates()
+        cv = self.definition.learner.cv
         blocks = spatial_blocks(lat, lon, self.cv_block_size)
-        learner = self.definition.learner
-        fold_of = block_folds(blocks[self.land], learner.cv.folds, learner.seed)
+        fold_of = block_folds(blocks[self.land], cv.folds, self.definition.learner.seed)
         folds = np.vectorize(lambda b: fold_of.get(int(b), -1), otypes=[int])(blocks)
-        return blocks, folds
+        boot_size = max(cv.block_size_min, self.cv_block_size / cv.block_range_factor)
+        return spatial_blocks(lat, lon, boot_size), folds
 
     @property
     def covariate_names(self) -> list[str]:

@@ -33,7 +33,7 @@ STOCK_COLUMNS = ["dataset", "kind", "region", "stock_pg", "area_km2"]
 EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "fit_r2", "cv_block_size", "reliable"]
 DRIVER_COLUMNS = [
     "dataset", "kind", "region", "covariate", "share", "observed_share", "shape_correlation", "sensitivity_ratio",
-    "observed_ratio_low", "observed_ratio_high", "judged",
+    "shape_score", "sensitivity_score", "observed_ratio_low", "observed_ratio_high", "judged",
 ]
 IMPORTANCE_COLUMNS = ["dataset", "kind", "region", "covariate", "share", "share_low", "share_high"]
 RESPONSE_COLUMNS = ["dataset", "kind", "region", "covariate", "point", "x", "value", "value_low", "value_high"]
@@ -96,10 +96,11 @@ class RunResult:
         left out); low/high = their range, widened by bootstrap spread.
     drivers : DataFrame
         ``dataset, kind, region, covariate, share, observed_share,
-        shape_correlation, sensitivity_ratio, observed_ratio_low,
-        observed_ratio_high, judged``: per driver, the model's (or product's,
-        against the others) response shape correlation and amplitude ratio
-        with the observed consensus, and the products' own range of ratios.
+        shape_correlation, sensitivity_ratio, shape_score, sensitivity_score,
+        observed_ratio_low, observed_ratio_high, judged``: per driver, the
+        model's (or product's, against the others) response shape correlation
+        and amplitude ratio with the observed consensus, each scored alone with
+        its component's map, and the products' own range of ratios.
     regions : DataFrame
         ``region, n_cells, area_km2, status, products`` (products: comma-separated
         names of the observation products in that region's envelope).

@@ -30,6 +30,8 @@ from .envelope import (
     sensitivity_rows,
 )
 from .metrics import (
+    correlation_distance,
+    ratio_distance,
     graded_score,
     ilamb_bias_score,
     relative_stock_score,
@@ -157,13 +159,17 @@ def null_candidate(envelope: Envelope) -> Candidate:
     return Candidate(explained, None, judge_emulator=False, defined=NULL_COMPONENTS)
 
 
-def _driver_rows(explained: Explained, envelope: Envelope) -> list[dict]:
+def _driver_rows(explained: Explained, envelope: Envelope, settings: ScoreSettings) -> list[dict]:
+    """One row per driver: shape correlation and sensitivity ratio, each also scored alone with its component's map."""
     correlation, ratio = robust_driver_responses(explained, envelope.curves)
     observed = sensitivity_rows(envelope)
+    one = np.eye(len(explained.shares))
     return [
         {
             "driver": j, "share": float(explained.shares[j]), "observed_share": float(envelope.shares[j]),
             "shape_correlation": float(correlation[j]), "sensitivity_ratio": float(ratio[j]),
+            "shape_score": _graded("response", correlation_distance(correlation, one[j]), envelope, settings),
+            "sensitivity_score": _graded("sensitivity", ratio_distance(ratio, one[j]), envelope, settings),
             "observed_ratio_low": observed[j]["low"] if observed else np.nan,
             "observed_ratio_high": observed[j]["high"] if observed else np.nan,
             "judged": bool(envelope.judged[j]),
@@ -201,7 +207,7 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
     explained = candidate.explained
     if explained is not None and envelope.shares is not None:
         scores.update(_driver_scores(explained, envelope, settings))
-        result.drivers = _driver_rows(explained, envelope)
+        result.drivers = _driver_rows(explained, envelope, settings)
         unreliable = not emulator_reliable(explained.fit_r2, envelope.model_r2_floor)
         if candidate.judge_emulator and unreliable:
             _cap_at_null(scores, explained.fit_r2, envelope, settings)

@@ -36,8 +36,9 @@ def shared_block_size(context: Context, products: list[Prepared]) -> float:
     With ``cv.block_size: auto``, each product's block edge is
     ``block_range_factor`` x the practical range of autocorrelation of its
     ln SOC over all its land (:func:`socbench.emulate.block_size_from_data`);
-    the largest is used for every dataset, so that models and products are
-    validated with the same folds and their R^2 are comparable.
+    their median (so that one odd product does not set it) is used for every
+    dataset, so that models and products are validated with the same folds
+    and their R^2 are comparable.
     """
     cv = context.definition.learner.cv
     if cv.block_size != "auto":
@@ -52,7 +53,7 @@ def shared_block_size(context: Context, products: list[Prepared]) -> float:
                 np.log(product.soc[cells]), lat[cells], lon[cells], rng, cv.block_size_min, cv.block_size_max,
                 cv.block_range_factor,
             ))
-    return float(max(sizes)) if sizes else float(cv.block_size_min)
+    return float(np.ceil(np.median(sizes))) if sizes else float(cv.block_size_min)
 
 
 def build_tasks(

@@ -17,7 +17,7 @@ class CVSpec(Strict):
         "auto",
         description=(
             "Spatial block edge in degrees, or 'auto': block_range_factor x the practical range of spatial "
-            "autocorrelation of ln SOC (correlogram below 0.05), the largest over the observation products, "
+            "autocorrelation of ln SOC (correlogram below 0.05), the median over the observation products, "
             "clipped to [block_size_min, block_size_max]; the same folds for every dataset."
         ),
     )
