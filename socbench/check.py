@@ -146,7 +146,7 @@ def check(
     workers: int = 1,
     progress: Progress = silent,
     cache=None,
-    bootstraps: int | None = 0,
+    bootstraps: int | None = None,
 ) -> CheckResult:
     """Score new model versions against a bundle and compare with a baseline.
 
@@ -160,9 +160,9 @@ def check(
     baseline_scores : path, optional
         A previous ``scores.csv`` to compare with instead of the bundle's.
     bootstraps : int or None
-        Bootstrap replicates of the new model (default 0: its scores do not
-        use them, only the whiskers of its scorecard page do; None: as in the
-        definition).
+        Bootstrap replicates of the new model (default None: as in the
+        definition, which the bundle's baseline scores used; a model's refits
+        are part of its estimate, so another number changes its scores).
 
     Raises
     ------

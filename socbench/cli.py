@@ -229,7 +229,6 @@ def _check_and_report(args, definition, models: dict[str, str], out: Path) -> in
         workers=_workers(args),
         progress=progress,
         cache=_cache(args),
-        bootstraps=None if args.bootstraps else 0,
     )
     index = write_report(outcome.result, out, baseline=args.baseline_scores)
     summary = markdown_summary(outcome)
@@ -375,7 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tolerance", type=_finite_non_negative, default=TOLERANCE,
                        help=f"allowed score drop, a finite number >= 0 (default {TOLERANCE:g})")
     check.add_argument("--bootstraps", action="store_true",
-                       help="also bootstrap the new model (its uncertainty whiskers; scores are the same without)")
+                       help="accepted for compatibility: the new model is always bootstrapped as the definition says "
+                            "(its refits are part of its scores)")
     check.add_argument("--out", default="socbench-check", help="scorecard directory (default: socbench-check)")
     check.add_argument("--markdown", help="Markdown summary path (default: OUT/summary.md)")
     check.add_argument("--junit", help="JUnit XML path (default: OUT/junit.xml)")

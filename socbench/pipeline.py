@@ -25,7 +25,7 @@ from .prepare import Context, Prepared, prepare_context, prepare_models, prepare
 from .progress import Progress, silent
 from .provenance import provenance
 from .results import FAILURE_COLUMNS, SKIPPED_COLUMNS, RunResult, empty_table
-from .tasks import build_tasks, shared_block_size
+from .tasks import build_tasks, observation_noise, shared_block_size
 
 
 @dataclass
@@ -83,12 +83,19 @@ def score_models(
 ) -> RunResult:
     """Emulate the models and score them against the reference's envelope.
 
-    A model's own bootstrap replicates only give the whiskers of its shares
-    and curves; its scores do not use them (the tolerances come from the
-    observation products), so ``bootstraps=0`` gives the same scores faster.
+    With ``learner.match_observation_noise`` (the default), each model's
+    ln SOC gets the products' unexplained variance as white noise before it
+    is emulated (:func:`socbench.tasks.observation_noise`). A model's
+    bootstrap refits are part of its estimate (shares and curves are their
+    mean with the fit's), so ``bootstraps`` other than the definition's
+    changes its scores.
     """
     skipped: list[dict] = []
-    tasks = build_tasks(reference.context, models, bootstraps, skipped=skipped)
+    noise = None
+    if reference.context.definition.learner.match_observation_noise:
+        fit_r2 = {name: r.fit_r2 for (name, _), r in reference.emulations.items()}
+        noise = observation_noise(reference.context, reference.products, fit_r2)
+    tasks = build_tasks(reference.context, models, bootstraps, skipped=skipped, noise=noise)
     progress(f"emulating the models: {len(tasks)} tasks, {describe_workers(workers)}")
     emulations = execute(tasks, workers, progress, cache)
     progress("scoring")

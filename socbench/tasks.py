@@ -56,8 +56,39 @@ def shared_block_size(context: Context, products: list[Prepared]) -> float:
     return float(np.ceil(np.median(sizes))) if sizes else float(cv.block_size_min)
 
 
+def observation_noise(context: Context, products: list[Prepared], fit_r2: dict[str, float]) -> np.ndarray:
+    """White noise with the products' unexplained variance of ln SOC, one value per cell of the grid.
+
+    Observed SOC is only 30-50 % predictable from its drivers: the rest is
+    measurement and mapping noise that model fields do not have. A boosted
+    fit spends part of its trees on that noise, which pulls its driver shares
+    towards equal ones; a noise-free model fitted alone would then differ from
+    the products by the noise level alone. Adding noise with the products'
+    unexplained variance, ``median_p (1 - R2_p) var_p(ln SOC)``, to every
+    model's ln SOC before it is emulated compares like with like (and makes
+    the explained-variance comparison noise-matched). The noise is the same
+    for every model (one draw per grid cell, from the run's seed), so models
+    differ by what they are, not by their noise draws.
+    """
+    variances = []
+    for product in products:
+        cells = product.valid(context.land) & (context.weight > 0)
+        r2 = fit_r2.get(product.name, np.nan)
+        if cells.sum() > 2 and np.isfinite(r2):
+            y, w = np.log(product.soc[cells]), context.weight[cells]
+            variance = np.average((y - np.average(y, weights=w)) ** 2, weights=w)
+            variances.append(max(0.0, 1.0 - r2) * variance)
+    scale = float(np.sqrt(np.median(variances))) if variances else 0.0
+    rng = np.random.default_rng(derived_seed(context.definition.learner.seed, "observation noise"))
+    return scale * rng.standard_normal(context.land.shape)
+
+
 def build_tasks(
-    context: Context, datasets: list[Prepared], bootstraps: int | None = None, skipped: list[dict] | None = None
+    context: Context,
+    datasets: list[Prepared],
+    bootstraps: int | None = None,
+    skipped: list[dict] | None = None,
+    noise: np.ndarray | None = None,
 ) -> list[EmulationTask]:
     """One emulation task per dataset: one fit over all its valid land, explained in each region it covers.
 
@@ -72,6 +103,8 @@ def build_tasks(
     skipped : list, optional
         Receives a ``{"dataset", "kind", "region", "reason"}`` row for every
         (dataset, region) not explained.
+    noise : ndarray, optional
+        Added to every dataset's ln SOC (see :func:`observation_noise`).
     """
     learner = context.definition.learner
     blocks, folds = context.cell_folds()
@@ -91,7 +124,7 @@ def build_tasks(
             EmulationTask(
                 dataset=dataset.name,
                 X=dataset.covariates[:, cells].T.astype(float),
-                y=np.log(dataset.soc[cells]),
+                y=np.log(dataset.soc[cells]) + (0.0 if noise is None else noise[cells]),
                 weight=context.weight[cells] / context.weight[cells].mean(),
                 regions=tuple(regions),
                 membership=np.stack([context.regions[r][cells] for r in regions]),

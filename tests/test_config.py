@@ -114,10 +114,10 @@ def test_json_schema_is_documented():
 @pytest.mark.parametrize(
     ("old", "new", "key"),
     [
-        ("importance: 0.25,", "importance: .nan,", "scores.weights.importance"),
-        ("importance: 0.25,", "importance: .inf,", "scores.weights.importance"),
+        ("importance: 0.3,", "importance: .nan,", "scores.weights.importance"),
+        ("importance: 0.3,", "importance: .inf,", "scores.weights.importance"),
         ("delta_min: {importance: 0.05,", "delta_min: {importance: .nan,", "scores.delta_min.importance"),
-        ("min_r2: 0.3", "min_r2: .nan", "learner.min_r2"),
+        ("min_r2: 0.2", "min_r2: .nan", "learner.min_r2"),
         ("coverage_min: 0.8", "coverage_min: .nan", "scores.coverage_min"),
     ],
 )
@@ -127,8 +127,21 @@ def test_non_finite_numbers_are_refused(tmp_path, old, new, key):
         load_definition(path)
 
 
+def test_a_distance_max_below_the_largest_distance_is_refused(tmp_path):
+    """Issue 15 item 7: a distance_max below what the metric can reach made scores jump to 0."""
+    path = write_variant(tmp_path, "distance_max: {importance: 1.0,", "distance_max: {importance: 0.2,")
+    with pytest.raises(DefinitionError, match=r"scores\.distance_max: every distance_max must be >= 1"):
+        load_definition(path)
+
+
+def test_a_discrimination_factor_that_would_steepen_the_map_is_refused(tmp_path):
+    path = write_variant(tmp_path, "  coverage_min: 0.8", "  coverage_min: 0.8\n  discrimination_factor: 1.0")
+    with pytest.raises(DefinitionError, match=r"scores\.discrimination_factor"):
+        load_definition(path)
+
+
 def test_negative_delta_min_is_refused(tmp_path):
-    path = write_variant(tmp_path, "response: 0.1,", "response: -0.1,")
+    path = write_variant(tmp_path, "response: 0.05,", "response: -0.1,")
     with pytest.raises(DefinitionError, match=r"scores\.delta_min: delta_min metric 'response' must be a finite number >= 0"):
         load_definition(path)
 
@@ -138,26 +151,28 @@ def test_negative_delta_min_is_refused(tmp_path):
 
 def test_partial_delta_min_is_completed_from_the_defaults(tmp_path):
     path = write_variant(
-        tmp_path, "delta_min: {importance: 0.05, response: 0.1, explained_variance: 0.05}", "delta_min: {importance: 0.07}"
+        tmp_path,
+        "delta_min: {importance: 0.05, response: 0.05, sensitivity: 0.1, explained_variance: 0.05}",
+        "delta_min: {importance: 0.07}",
     )
     definition, _ = load_definition(path)
-    assert definition.scores.delta_min == {"importance": 0.07, "response": 0.1, "explained_variance": 0.05}
+    assert definition.scores.delta_min == {"importance": 0.07, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05}
 
 
 def test_partial_weights_are_completed_from_the_defaults_and_old_names_accepted(tmp_path):
     path = write_variant(
         tmp_path,
-        "weights: {importance: 0.25, response: 0.25, explained_variance: 0.2, total_stock: 0.1,",
+        "weights: {importance: 0.3, response: 0.2, sensitivity: 0.1, explained_variance: 0.1, total_stock: 0.1,",
         "weights: {importance: 0.5, stock_bias: 0.3,",
     )
     definition, _ = load_definition(path)
     weights = definition.scores.weights
-    assert weights["importance"] == 0.5 and weights["total_stock"] == 0.3 and weights["response"] == 0.25
+    assert weights["importance"] == 0.5 and weights["total_stock"] == 0.3 and weights["response"] == 0.2
 
 
 def test_unknown_delta_min_metric_lists_the_known_ones(tmp_path):
     path = write_variant(tmp_path, "delta_min: {importance: 0.05,", "delta_min: {importanse: 0.05,")
-    with pytest.raises(DefinitionError, match="did you mean 'importance'.*known: importance, response, explained_variance"):
+    with pytest.raises(DefinitionError, match="did you mean 'importance'.*known: importance, response, sensitivity, explained_variance"):
         load_definition(path)
 
 

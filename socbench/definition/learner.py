@@ -60,6 +60,13 @@ class LearnerSpec(Strict):
             "is below min_r2 or this fraction of the observation products' median."
         ),
     )
+    match_observation_noise: bool = Field(
+        True,
+        description=(
+            "Add white noise with the observation products' unexplained variance to every model's ln SOC before "
+            "it is emulated, so that models and noisy products are fitted alike (docs/method.md)."
+        ),
+    )
     seed: int = 20240101
 
     @field_validator("estimator", "explainer", "response")
