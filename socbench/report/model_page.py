@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 
 from socbench.results import RunResult
