@@ -681,6 +681,18 @@ def test_opposite_sign_response_is_named_on_the_model_page(tmp_path):
     assert 'class="opposite"' not in other
 
 
+def test_a_nearly_flat_response_is_not_called_of_the_opposite_sign(tmp_path):
+    """The sign of a flat curve's correlation is noise: say it is flat instead."""
+    result = make_fake_result()
+    plant_driver(result, "CESM2", "Tropical forest", "precipitation", shape_correlation=-0.93,
+                 sensitivity_ratio=0.03)
+    (row,) = [r for r in model_page.drivers.driver_table(result, "CESM2", REGIONS)
+              if (r["region"], r["covariate"]) == ("Tropical forest", "precipitation")]
+    assert row["shape"] == "\u22120.93 (nearly flat)"
+    assert ("Tropical forest", "precipitation") not in {
+        (o["region"], o["covariate"]) for o in model_page.drivers.opposite_signs(result, "CESM2")}
+
+
 def test_every_judged_driver_shows_its_sensitivity_ratio_and_the_observed_range(tmp_path):
     result = make_fake_result()
     plant_driver(result, "CESM2", "global", "clay", sensitivity_ratio=4.8, observed_ratio_low=0.9,
@@ -713,7 +725,7 @@ def test_capped_cells_are_scored_with_a_marker_and_the_reason(result, index_html
         value = result.scores.query("model == @model and region == @region and metric == @metric")["value"].iloc[0]
         assert cell.startswith('<td class="score scored capped"'), cell
         assert f">{value:.2f}</a>" in cell and '<small class="capped-mark" aria-hidden="true">≤null</small>' in cell
-        assert str(escape(reason_text("model_emulator_unreliable"))) in cell
+        assert str(escape(f"Capped: {reason_text('model_emulator_unreliable', sentence=False)}.")) in cell
     written = pd.read_csv(out_dir / "assessments.csv").query("status == 'capped'")
     assert set(zip(written["model"], written["region"], written["reason"])) == {
         (model, region, "model_emulator_unreliable")}
@@ -964,7 +976,7 @@ def test_real_result_renders_components_withheld_ceiling_and_null(real_report):
     assert len(capped) > 0  # the small world's unrelated model has an unreliable emulator
     model, region, metric, _, reason = capped.iloc[0]
     cells = re.findall(r'<td class="score scored capped".*?</td>', _table(index, metric), re.S)
-    assert any(str(escape(reason_text(reason))) in cell for cell in cells), (model, region, metric, reason)
+    assert any(str(escape(reason_text(reason, sentence=False))) in cell for cell in cells), (model, region, metric)
     for model, region, metric, _, reason in result.assessments[result.assessments["status"] == "withheld"].head(5).itertuples(index=False):
         cells = re.findall(r'<td class="score withheld">.*?</td>', _table(index, metric), re.S)
         assert any(str(escape(reason_text(reason))) in cell for cell in cells), (model, region, metric, reason)

@@ -58,7 +58,7 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
         if metric == "overall":
             rests_on, reason = _overall_basis(context, name, region)
         if capped is not None:
-            reason = f"Capped: {reason_text(capped)}"
+            reason = f"Capped: {reason_text(capped, sentence=False)}."
         note = context.notes.get((name, region, metric))
         if note:
             reason = f"{reason} {note}".strip()

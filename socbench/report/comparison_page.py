@@ -86,5 +86,5 @@ def _score_values(result: RunResult, baseline: Baseline | None, shown: list[str]
             cap = capped.get((model, region, metric)) if not suffix else None
             reason = reason_text(code) if code else ""
             values.setdefault(f"{model}{suffix}", {}).setdefault(region, {})[metric] = [
-                rounded(value), reason, f"Capped: {reason_text(cap)}" if cap else ""]
+                rounded(value), reason, f"Capped: {reason_text(cap, sentence=False)}." if cap else ""]
     return values

@@ -23,6 +23,9 @@ from .values import is_number, text, truthy
 
 #: |ln ratio| at which a driver's sensitivity distance is capped (the default ``scores.distance_max``).
 SENSITIVITY_CAP = DEFAULT_DISTANCE_MAX["sensitivity"]
+#: Below this amplitude ratio a model's response is nearly flat: the sign of its correlation with the
+#: observed curve is then noise, so the pages do not call it a response of the opposite sign.
+FLAT_RATIO = 0.1
 
 
 def signed(value: float, digits: int = 2) -> str:
@@ -50,6 +53,9 @@ def sensitivity_text(row: Any) -> str:
 def shape_text(row: Any) -> str:
     """What the shape correlation says, e.g. ``"SOC responds with the opposite sign to the observations' (r = −0.93)"``."""
     r = float(row.shape_correlation)
+    if _flat(row):
+        return (f"its response is nearly flat ({ratio_text(row.sensitivity_ratio)}× the observed amplitude), "
+                f"so its shape (r = {signed(r)}) means little")
     if r < OPPOSITE_SIGN:
         return f"SOC responds with the opposite sign to the observations' (r = {signed(r)})"
     if r < 0.5:
@@ -126,7 +132,11 @@ def opposite_signs(result: RunResult, model: str) -> list[dict[str, str]]:
     table = model_drivers(result, model)
     return [{"region": text(row.region), "covariate": text(row.covariate), "text": opposite_sign_text(row)}
             for row in table.itertuples(index=False)
-            if row.shape_scored and float(row.shape_correlation) < OPPOSITE_SIGN]
+            if row.shape_scored and float(row.shape_correlation) < OPPOSITE_SIGN and not _flat(row)]
+
+
+def _flat(row: Any) -> bool:
+    return is_number(row.sensitivity_ratio) and float(row.sensitivity_ratio) < FLAT_RATIO
 
 
 def driver_table(result: RunResult, model: str, regions: list[str]) -> list[dict[str, Any]]:
@@ -136,11 +146,16 @@ def driver_table(result: RunResult, model: str, regions: list[str]) -> list[dict
     rows = sorted(table.itertuples(index=False), key=lambda r: order.get(r.region, len(order)))
     return [{"region": text(row.region), "covariate": text(row.covariate),
              "share": f"{float(row.share):.2f} ({float(row.observed_share):.2f})",
-             "shape": signed(float(row.shape_correlation)) + (" (opposite sign)" if float(row.shape_correlation)
-                                                              < OPPOSITE_SIGN else ""),
+             "shape": signed(float(row.shape_correlation)) + _shape_note(row),
              "shape_scored": bool(row.shape_scored),
              "sensitivity": sensitivity_text(row), "sensitivity_scored": bool(row.sensitivity_scored)}
             for row in rows]
+
+
+def _shape_note(row: Any) -> str:
+    if _flat(row):
+        return " (nearly flat)"
+    return " (opposite sign)" if float(row.shape_correlation) < OPPOSITE_SIGN else ""
 
 
 def largest_sensitivity_notes(result: RunResult) -> dict[tuple[str, str, str], str]:
