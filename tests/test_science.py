@@ -106,7 +106,7 @@ def test_copy_of_an_observation_product_scores_about_one(demo_result):
 
 
 def test_copy_of_a_product_never_beats_its_ceiling_beyond_bootstrap_noise(demo_result):
-    """The ceiling is the comparison a model gets: the copy is scored against the same envelope."""
+    """The ceiling (each product leave-one-product-out against the others' consensus) bounds a copy scored as a model."""
     ceiling = demo_result.ceiling
     hwsd = ceiling[ceiling["product"] == "HWSD-like"].set_index(["region", "metric"])["value"]
     copy = demo_result.scores[demo_result.scores.model == "OBS-COPY"].set_index(["region", "metric"])["value"]
