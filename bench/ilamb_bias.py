@@ -1,12 +1,24 @@
-"""Compare socbench's ILAMB bias score with ilamb3's on the same fields (issue 7, item 6).
+"""Compare socbench's ILAMB bias score with ilamb3's on the same fields (issue 7 item 6, issue 15 item 8).
 
 Builds a reference SOC field like an observation product (the synthetic
 world's noise-free truth with product noise, on land north of 60S) and models
-that are close to it, twice it, unrelated to it, or read 10x too large (a
-units error), plus a close model scored with a reference uncertainty. Each case
-is scored by ``socbench.score.ilamb_bias_score`` and by ilamb3's
-``bias_analysis("cSoil")`` (method Collier2018) on CF datasets of the same
-fields, in two land weightings:
+that are close to it, twice it, unrelated to it, read 10x too large (a units
+error) or offset by +2 kg m-2 everywhere, plus a close model scored with a
+reference uncertainty. Each case is scored by
+``socbench.score.ilamb_bias_score`` in both cell weightings of
+``scores.ilamb_bias_weighting``:
+
+``area``
+    the mean of the per-cell scores weighted by cell area (x land fraction):
+    ilamb3's default, checked here against ilamb3's ``bias_analysis("cSoil")``
+    (method Collier2018) on CF datasets of the same fields;
+``mass``
+    weighted by area x the reference's SOC density (the carbon mass of the
+    cell), as ILAMB 2.x does for soil carbon (``mass_weighting = True`` in its
+    confrontation); ilamb3 has no such option, so this column is socbench's
+    alone.
+
+The ilamb3 comparison is made in two land weightings:
 
 ``land>=0.5``
     cells with a land fraction of at least 0.5 are land (the others NaN), and
@@ -25,8 +37,9 @@ own virtual environment that reuses the system packages::
     /tmp/ilamb3-venv/bin/pip install ilamb3
     PYTHONPATH=. /tmp/ilamb3-venv/bin/python bench/ilamb_bias.py [--resolution 2]
 
-Run from the worktree root. Prints one row per case and the largest absolute
-difference; exits 1 if a difference exceeds 0.05, 2 if ilamb3 is missing.
+Run from the worktree root. Prints one row per case (socbench area, ilamb3,
+their difference, socbench mass) and the largest absolute area difference;
+exits 1 if a difference exceeds 0.05, 2 if ilamb3 is missing.
 Generating the land fraction loads the 1 km land mask (about 1 GB, a few s).
 """
 
@@ -48,6 +61,10 @@ from socbench.score import ilamb_bias_score
 TOLERANCE = 0.05
 VARIABLE = "cSoil"
 WEIGHTINGS = ("land>=0.5", "coastal")
+#: Cell weightings of the score (``scores.ilamb_bias_weighting``).
+CELL_WEIGHTINGS = ("area", "mass")
+#: The offset case of issue 15 item 8 (kg m-2 added everywhere).
+OFFSET = 2.0
 
 
 @dataclass
@@ -78,7 +95,8 @@ def _fields(grid, seed: int) -> dict:
     close = truth * np.exp(0.15 * noise[1])
     unrelated = np.exp(0.6 * synth._smooth_field(seed, "ilamb:unrelated", lat2, lon2, wavenumbers=(12.0, 24.0)))
     unrelated *= np.nanmean(truth) / np.nanmean(unrelated)
-    models = {"close": close, "double": 2.0 * truth, "unrelated": unrelated, "units 10x": 10.0 * close}
+    models = {"close": close, "double": 2.0 * truth, "unrelated": unrelated, "units 10x": 10.0 * close,
+              f"offset +{OFFSET:g}": reference + OFFSET}
     return {"reference": reference, "models": models, "uncertainty": 0.2 * reference}
 
 
@@ -100,9 +118,10 @@ def build_cases(resolution: float = 2.0, seed: int = 0) -> tuple:
     return grid, cases
 
 
-def socbench_score(case: Case) -> float:
-    """socbench's ILAMB bias score of ``case``."""
-    return ilamb_bias_score(case.model, case.reference, case.weights, np.nan_to_num(case.uncertainty))
+def socbench_score(case: Case, cell_weighting: str = "area") -> float:
+    """socbench's ILAMB bias score of ``case``, cells weighted by ``area`` or ``mass`` (area x reference)."""
+    return ilamb_bias_score(case.model, case.reference, case.weights, np.nan_to_num(case.uncertainty),
+                            mass_weighted=cell_weighting == "mass")
 
 
 # ------------------------------------------------------------ ilamb3 side
@@ -168,22 +187,24 @@ def ilamb3_score(grid, case: Case) -> float:
 
 
 def compare(resolution: float = 2.0, seed: int = 0) -> list[dict]:
-    """Score every case with both tools; one dict per case."""
+    """Score every case with both tools (area weighting) and with socbench's mass weighting; one dict per case."""
     grid, cases = build_cases(resolution, seed)
     rows = []
     for case in cases:
-        ours, theirs = socbench_score(case), ilamb3_score(grid, case)
+        ours, theirs = socbench_score(case, "area"), ilamb3_score(grid, case)
         rows.append({"case": case.name, "weighting": case.weighting, "socbench": ours, "ilamb3": theirs,
-                     "difference": abs(ours - theirs)})
+                     "difference": abs(ours - theirs), "mass": socbench_score(case, "mass")})
     return rows
 
 
 def print_table(rows: list[dict]) -> float:
-    """Print the comparison and return the largest difference."""
-    print(f"{'case':<20} {'weighting':<10} {'socbench':>10} {'ilamb3':>10} {'|diff|':>10}")
+    """Print the comparison and return the largest area-weighted difference."""
+    print(f"{'case':<20} {'land':<10} {'area':>10} {'ilamb3':>10} {'|diff|':>10} {'mass':>10}")
     for row in rows:
         print(f"{row['case']:<20} {row['weighting']:<10} {row['socbench']:>10.6f} {row['ilamb3']:>10.6f} "
-              f"{row['difference']:>10.2e}")
+              f"{row['difference']:>10.2e} {row['mass']:>10.6f}")
+    print("area: socbench, cells weighted by area (ilamb3's default); ilamb3: its Collier2018 bias score;")
+    print("mass: socbench, cells weighted by area x reference SOC (ILAMB 2.x soil carbon, mass_weighting = True)")
     largest = max(row["difference"] for row in rows)
     print(f"max |diff| = {largest:.2e} (tolerance {TOLERANCE})")
     return largest

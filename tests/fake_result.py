@@ -3,9 +3,10 @@
 Three models (one with a hostile name), two observation products, three
 regions, three covariates, 10 x 20 difference maps and one failed dataset.
 It has the tables of :class:`~socbench.results.RunResult` with their real
-columns: the six components and the diagnostics, the ``assessments``
-(withheld scores with reason codes), ``nulls``, ``product_flags``, ``stocks``
-and ``skipped`` tables. Everything is derived from a seeded generator, so the result is reproducible.
+columns: the seven components and the diagnostics, the ``assessments``
+(withheld scores with reason codes, and driver scores capped for an unreliable
+model emulator), ``nulls`` (no field components: not defined), ``drivers``,
+``product_flags``, ``stocks`` and ``skipped`` tables. Everything is derived from a seeded generator, so the result is reproducible.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from socbench.score import NULL_REFERENCE
+from socbench.score import NULL_COMPONENTS, NULL_REFERENCE
 
 from socbench.results import (
     ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
     COMPONENTS,
+    DRIVER_COLUMNS,
+    DRIVER_COMPONENTS,
     EMULATOR_COLUMNS,
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
@@ -46,14 +49,16 @@ REGIONS = ["global", "Tropical forest", "Tundra"]
 COVARIATES = ["temperature", "precipitation", "clay"]
 N_POINTS = 8
 FAILURE = ("BadModel", "model", "cSoil has units 'K', expected kg m-2 <b>not bold</b>")
-DIAGNOSTICS = ("importance_distance", "response_distance", "explained_variance_distance", "importance_kendall_tau",
-               "overall_components", "model_cv_r2")
+DIAGNOSTICS = ("importance_distance", "response_distance", "sensitivity_distance", "explained_variance_distance",
+               "importance_kendall_tau", "overall_components", "model_cv_r2")
 NULL_REFERENCES = [NULL_REFERENCE]
-#: (model index, region index, components, reason): scores withheld in the fake.
+#: (model index, region index, components, reason): scores withheld in the fake (for every model of the region).
 WITHHELD = [
-    (1, -1, ("importance", "response", "explained_variance"), "model_emulator_unreliable"),
+    (None, -1, ("response", "sensitivity"), "products_unreliable"),
     (None, 1, ("spatial_distribution",), "products_cannot_discriminate"),
 ]
+#: (model index, region index): a model whose emulator is unreliable there, its driver scores capped at the null's.
+CAPPED = (1, 0)
 COVARIATE_INFO = {
     "temperature": {"units": "degC", "description": "Mean annual air temperature"},
     "precipitation": {"units": "mm yr-1", "description": "Mean annual precipitation"},
@@ -136,6 +141,7 @@ def make_fake_result(
     )
     result.assessments = _assessments(models, regions, withheld)
     result.nulls = _nulls(rng, regions)
+    result.drivers = _drivers(rng, result)
     result.product_flags = pd.DataFrame(
         [flag for flag in PRODUCT_FLAGS if flag[0] in products and flag[1] in regions], columns=PRODUCT_FLAG_COLUMNS)
     result.stocks = _stocks(rng, datasets, regions)
@@ -156,17 +162,55 @@ def _withheld(models: list[str], regions: list[str]) -> dict[tuple[str, str, str
     return cells
 
 
+def _capped(models: list[str], regions: list[str]) -> set[tuple[str, str, str]]:
+    """``{(model, region, component)}`` of the driver scores capped at the null reference's."""
+    model_index, region_index = CAPPED
+    if model_index >= len(models):
+        return set()
+    return {(models[model_index], regions[region_index], c) for c in DRIVER_COMPONENTS}
+
+
 def _assessments(models: list[str], regions: list[str], withheld: dict) -> pd.DataFrame:
-    rows = [(model, region, metric, "withheld" if (model, region, metric) in withheld else "scored",
-             withheld.get((model, region, metric), ""))
-            for model, region, metric in itertools.product(models, regions, COMPONENTS)]
+    capped = _capped(models, regions)
+    rows = []
+    for key in itertools.product(models, regions, COMPONENTS):
+        if key in withheld:
+            rows.append((*key, "withheld", withheld[key]))
+        elif key in capped:
+            rows.append((*key, "capped", "model_emulator_unreliable"))
+        else:
+            rows.append((*key, "scored", ""))
     return pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS)
 
 
 def _nulls(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
-    rows = [(reference, region, metric, float(rng.uniform(0.0, 0.35)))
+    """The null reference: scored on the driver components and explained variance only (NaN elsewhere)."""
+    rows = [(reference, region, metric,
+             float(rng.uniform(0.0, 0.35)) if metric in ("overall", *NULL_COMPONENTS) else np.nan)
             for reference, region, metric in itertools.product(NULL_REFERENCES, regions, METRICS)]
     return pd.DataFrame(rows, columns=NULL_COLUMNS)
+
+
+def _drivers(rng: np.random.Generator, result: RunResult) -> pd.DataFrame:
+    """Per driver: shares from the importances, a shape correlation and a sensitivity ratio against the consensus."""
+    observed = result.envelope_importance.set_index(["region", "covariate"])["centre"]
+    rows = []
+    for row in result.importances.itertuples(index=False):
+        correlation = float(rng.uniform(0.2, 1.0))
+        ratio = float(np.exp(rng.normal(0.0, 0.4 if row.kind == "model" else 0.05)))
+        low, high = sorted(float(v) for v in np.exp(rng.normal(0.0, 0.08, size=2)))
+        rows.append((row.dataset, row.kind, row.region, row.covariate, float(row.share),
+                     float(observed[(row.region, row.covariate)]), correlation, ratio, min(low, 1.0), max(high, 1.0),
+                     True))
+    return pd.DataFrame(rows, columns=DRIVER_COLUMNS)
+
+
+def plant_driver(result: RunResult, model: str, region: str, covariate: str, **values: float) -> None:
+    """Set columns of one (model, region, covariate) row of ``result.drivers`` (e.g. a mirrored response)."""
+    table = result.drivers
+    row = (table["dataset"] == model) & (table["region"] == region) & (table["covariate"] == covariate)
+    for column, value in values.items():
+        table.loc[row, column] = value
 
 
 def _stocks(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
@@ -189,6 +233,7 @@ def _add_region_without_observations(result: RunResult, region: str) -> None:
 
 def _scores(rng: np.random.Generator, models: list[str], regions: list[str], withheld: dict) -> pd.DataFrame:
     rows = []
+    capped = _capped(models, regions)
     for model, region in itertools.product(models, regions):
         components = {metric: float(rng.uniform(0.05, 0.99)) for metric in COMPONENTS}
         if model == models[-1] and region == regions[-1]:
@@ -196,13 +241,16 @@ def _scores(rng: np.random.Generator, models: list[str], regions: list[str], wit
         for metric in COMPONENTS:
             if (model, region, metric) in withheld:
                 components[metric] = float("nan")
-        finite = [v for v in components.values() if np.isfinite(v)]
-        values = {"overall": float(np.mean(finite)), **components}
+            elif (model, region, metric) in capped:
+                components[metric] = min(components[metric], 0.25)
+        judged = [m for m in COMPONENTS if (model, region, m) not in withheld]
+        values = {"overall": float(np.nansum([components[m] for m in judged]) / len(judged)), **components}
         values["importance_distance"] = float(rng.uniform(0.05, 0.6))
-        values["response_distance"] = float(rng.uniform(0.1, 1.5))
+        values["response_distance"] = float(rng.uniform(0.0, 1.0))
+        values["sensitivity_distance"] = float(rng.uniform(0.0, 1.5))
         values["explained_variance_distance"] = float(rng.uniform(0.0, 0.4))
         values["importance_kendall_tau"] = float(rng.uniform(-0.2, 0.9))
-        values["overall_components"] = float(len(finite))
+        values["overall_components"] = float(len(judged))
         values["model_cv_r2"] = float(rng.uniform(0.3, 0.95))
         rows += [(model, region, metric, value) for metric, value in values.items()]
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
@@ -225,7 +273,7 @@ def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], region
         r2 = float(rng.uniform(0.55, 0.95))
         if name == datasets[1][0] and region == regions[-1]:
             r2 = 0.12  # one poor emulator, flagged
-        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, 8.0, r2 >= 0.3))
+        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, r2, 8.0, r2 >= 0.3))
     return pd.DataFrame(rows, columns=EMULATOR_COLUMNS)
 
 

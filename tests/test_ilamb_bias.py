@@ -87,6 +87,25 @@ def test_no_valid_cell_gives_nan():
     assert math.isnan(ilamb_bias_score(np.ones(3), np.ones(3), np.zeros(3)))
 
 
+@pytest.mark.parametrize(("key", "mass"), [("area", False), ("mass", True)])
+def test_the_weighting_key_reaches_the_score(demo_definition, key, mass):
+    """``scores.ilamb_bias_weighting``: area (ilamb3's default) or mass (ILAMB 2.x soil carbon)."""
+    from socbench.pipeline import score_settings
+
+    data = demo_definition.model_dump()
+    data["scores"]["ilamb_bias_weighting"] = key
+    assert score_settings(type(demo_definition).model_validate(data)).ilamb_mass_weighted is mass
+
+
+def test_an_unknown_weighting_is_refused(demo_definition):
+    from pydantic import ValidationError
+
+    data = demo_definition.model_dump()
+    data["scores"]["ilamb_bias_weighting"] = "volume"
+    with pytest.raises(ValidationError, match="ilamb_bias_weighting"):
+        type(demo_definition).model_validate(data)
+
+
 # ------------------------------------------------------------ against ilamb3
 
 
@@ -99,19 +118,32 @@ def _bench_module():
 
 
 @pytest.fixture(scope="module")
-def comparison():
-    pytest.importorskip("ilamb3")
+def bench_cases():
     bench = _bench_module()
     grid, cases = bench.build_cases(2.0, seed=0)
     return bench, grid, cases
+
+
+@pytest.fixture(scope="module")
+def comparison(bench_cases):
+    pytest.importorskip("ilamb3")
+    return bench_cases
 
 
 def test_ilamb3_agrees_within_the_issue_tolerance_on_every_bench_case(comparison):
     bench, grid, cases = comparison
     differences = {(case.name, case.weighting): abs(bench.socbench_score(case) - bench.ilamb3_score(grid, case))
                    for case in cases}
-    assert len(differences) == 10
+    assert len(differences) == 12
     assert max(differences.values()) <= bench.TOLERANCE, differences
+
+
+def test_mass_weighting_scores_an_offset_higher_than_area_weighting(bench_cases):
+    """A uniform +2 kg m-2 costs most in low-carbon cells, which mass weighting counts less (issue 15 item 8)."""
+    bench, _, cases = bench_cases
+    for case in (c for c in cases if c.name == f"offset +{bench.OFFSET:g}"):
+        area, mass = bench.socbench_score(case, "area"), bench.socbench_score(case, "mass")
+        assert mass > area + 0.05, (case.weighting, area, mass)
 
 
 def test_ilamb3_matches_to_rounding_when_given_the_same_cells_and_area_weights(comparison):

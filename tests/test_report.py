@@ -26,6 +26,7 @@ from socbench.report.tables import flag_text, null_label, reason_text
 from socbench.results import (
     ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
+    DRIVER_COLUMNS,
     EMULATOR_COLUMNS,
     FAILURE_COLUMNS,
     NULL_COLUMNS,
@@ -39,19 +40,19 @@ from socbench.results import (
 
 try:
     from fake_result import (
-        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, INPUT_NOTES, METRICS, MODELS, NONFINITE_CELLS, NULL_REFERENCES,
-        PRODUCT_FLAGS, PRODUCTS, REGIONS, SKIPPED, WITHHELD, make_fake_result,
+        CAPPED, COVARIATE_INFO, FAILURE, HOSTILE_MODEL, INPUT_NOTES, METRICS, MODELS, NONFINITE_CELLS,
+        NULL_REFERENCES, PRODUCT_FLAGS, PRODUCTS, REGIONS, SKIPPED, WITHHELD, make_fake_result, plant_driver,
     )
 except ImportError:  # tests collected as a package
     from tests.fake_result import (
-        COVARIATE_INFO, FAILURE, HOSTILE_MODEL, INPUT_NOTES, METRICS, MODELS, NONFINITE_CELLS, NULL_REFERENCES,
-        PRODUCT_FLAGS, PRODUCTS, REGIONS, SKIPPED, WITHHELD, make_fake_result,
+        CAPPED, COVARIATE_INFO, FAILURE, HOSTILE_MODEL, INPUT_NOTES, METRICS, MODELS, NONFINITE_CELLS,
+        NULL_REFERENCES, PRODUCT_FLAGS, PRODUCTS, REGIONS, SKIPPED, WITHHELD, make_fake_result, plant_driver,
     )
 
 EXPECTED_FILES = [
     "index.html", "compare.html", "scores.json", "scores.csv", "ceiling.csv", "importances.csv", "responses.csv",
     "envelope_importance.csv", "envelope_response.csv", "emulators.csv", "regions.csv", "failures.csv",
-    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "skipped.csv", "provenance.json",
+    "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "skipped.csv", "drivers.csv", "provenance.json",
     "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js",
 ]
 CSV_COLUMNS = {
@@ -67,6 +68,7 @@ CSV_COLUMNS = {
     "product_flags.csv": PRODUCT_FLAG_COLUMNS,
     "stocks.csv": STOCK_COLUMNS,
     "skipped.csv": SKIPPED_COLUMNS,
+    "drivers.csv": DRIVER_COLUMNS,
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 NASTY_NAMES = [
@@ -286,7 +288,8 @@ def test_every_page_shows_run_date_hash_and_version(out_dir, result):
 
 def test_distances_explained_on_model_pages(out_dir):
     text = (out_dir / "models" / report.page_names(MODELS)["CESM2"]).read_text(encoding="utf-8")
-    assert "Importance distance</dt><dd>" in text and "Response distance</dt><dd>" in text
+    for title in ("Importance distance", "Response shape distance", "Sensitivity distance"):
+        assert f"{title}</dt><dd>" in text
 
 
 def test_element_ids_unique_per_page(out_dir):
@@ -368,7 +371,7 @@ def test_csv_columns_exact(out_dir, file_name):
 
 @pytest.mark.parametrize(("file_name", "attribute"), [
     ("scores.csv", "scores"), ("ceiling.csv", "ceiling"), ("importances.csv", "importances"),
-    ("responses.csv", "responses"),
+    ("responses.csv", "responses"), ("drivers.csv", "drivers"),
 ])
 def test_csv_floats_round_trip(out_dir, result, file_name, attribute):
     written = pd.read_csv(out_dir / file_name)
@@ -627,22 +630,136 @@ def test_bad_baseline_is_one_line_error_before_writing(tmp_path, content):
 # ---------------------------------------------------------------- view data
 
 
-def test_worst_pairs_find_the_planted_error():
+def _scored_terms(result, model: str) -> dict[tuple[str, str], float]:
+    """Each judged (region, driver) pair's terms of the model's scored shape and sensitivity distances, by hand."""
+    drivers = result.drivers[(result.drivers["dataset"] == model) & result.drivers["judged"].astype(bool)]
+    withheld = {(r, m) for mo, r, m, s in result.assessments[["model", "region", "metric", "status"]].itertuples(
+        index=False, name=None) if mo == model and s == "withheld"}
+    terms = {}
+    for row in drivers.itertuples(index=False):
+        weight = row.observed_share / drivers.loc[drivers["region"] == row.region, "observed_share"].sum()
+        shape = weight * (1 - row.shape_correlation) / 2 if (row.region, "response") not in withheld else 0.0
+        ratio = row.sensitivity_ratio if np.isfinite(row.sensitivity_ratio) else 1.0
+        sensitivity = weight * min(abs(math.log(ratio)), math.log(10)) if (row.region, "sensitivity") not in withheld else 0.0
+        terms[(row.region, row.covariate)] = shape + sensitivity
+    return terms
+
+
+def test_worst_pairs_follow_the_scored_distances():
+    """Issue 15 item 5: ranked by each pair's terms of the scored shape and sensitivity distances."""
     result = make_fake_result()
-    envelope = result.envelope_response.query("region == 'global' and covariate == 'clay'")
-    mask = ((result.responses["dataset"] == "CESM2") & (result.responses["region"] == "global")
-            & (result.responses["covariate"] == "clay"))
-    result.responses.loc[mask, "value"] = envelope.sort_values("point")["high"].to_numpy() + 3.0
-    worst = model_page.worst_pairs(result, "CESM2")
+    plant_driver(result, "CESM2", "global", "clay", shape_correlation=-0.9, observed_share=0.6)
+    worst = model_page.worst_pairs(result, "CESM2", n=100)
     assert (worst[0]["region"], worst[0]["covariate"]) == ("global", "clay")
-    assert len(worst) <= 3 and [w["cost"] for w in worst] == sorted((w["cost"] for w in worst), reverse=True)
+    terms = _scored_terms(result, "CESM2")
+    assert [(w["region"], w["covariate"]) for w in worst] == sorted(
+        (key for key, cost in terms.items() if cost > 0), key=lambda key: -terms[key])
+    assert all(w["cost"] == pytest.approx(terms[(w["region"], w["covariate"])]) for w in worst)
+    assert len(model_page.worst_pairs(result, "CESM2")) == 3
 
 
 def test_worst_pairs_skip_withheld_regions():
     result = make_fake_result()
-    model_index, region_index, _, _ = WITHHELD[0]
-    worst = model_page.worst_pairs(result, MODELS[model_index], n=100)
-    assert REGIONS[region_index] not in {w["region"] for w in worst}
+    _, region_index, components, _ = WITHHELD[0]
+    assert set(components) == {"response", "sensitivity"}
+    for model in MODELS:
+        assert REGIONS[region_index] not in {w["region"] for w in model_page.worst_pairs(result, model, n=100)}
+
+
+def test_opposite_sign_response_is_named_on_the_model_page(tmp_path):
+    """Issue 14: a mirrored precipitation response is said in words, with its correlation."""
+    result = make_fake_result()
+    plant_driver(result, "CESM2", "Tropical forest", "precipitation", shape_correlation=-0.93)
+    out = tmp_path / "r"
+    report.write_report(result, out)
+    page = (out / "models" / report.page_names(result.models)["CESM2"]).read_text(encoding="utf-8")
+    sentence = "precipitation: SOC responds with the opposite sign to the observations' (r = \u22120.93)"
+    opposite = re.search(r'<ul class="opposite".*?</ul>', page, re.S).group(0)
+    assert f"<strong>Tropical forest</strong>, {escape(sentence)}" in opposite
+    assert opposite.count("<li>") == int((result.drivers.query("dataset == 'CESM2'")["shape_correlation"] < -0.5).sum())
+    other = (out / "models" / report.page_names(result.models)["IPSL-CM6A-LR"]).read_text(encoding="utf-8")
+    assert 'class="opposite"' not in other
+
+
+def test_a_nearly_flat_response_is_not_called_of_the_opposite_sign(tmp_path):
+    """The sign of a flat curve's correlation is noise: say it is flat instead."""
+    result = make_fake_result()
+    plant_driver(result, "CESM2", "Tropical forest", "precipitation", shape_correlation=-0.93,
+                 sensitivity_ratio=0.03)
+    (row,) = [r for r in model_page.drivers.driver_table(result, "CESM2", REGIONS)
+              if (r["region"], r["covariate"]) == ("Tropical forest", "precipitation")]
+    assert row["shape"] == "\u22120.93 (nearly flat)"
+    assert ("Tropical forest", "precipitation") not in {
+        (o["region"], o["covariate"]) for o in model_page.drivers.opposite_signs(result, "CESM2")}
+
+
+def test_every_judged_driver_shows_its_sensitivity_ratio_and_the_observed_range(tmp_path):
+    result = make_fake_result()
+    plant_driver(result, "CESM2", "global", "clay", sensitivity_ratio=4.8, observed_ratio_low=0.9,
+                 observed_ratio_high=1.1)
+    result.drivers.loc[(result.drivers["dataset"] == "CESM2") & (result.drivers["region"] == "global")
+                       & (result.drivers["covariate"] == "temperature"), "judged"] = False
+    out = tmp_path / "r"
+    index = report.write_report(result, out).read_text(encoding="utf-8")
+    page = (out / "models" / "CESM2.html").read_text(encoding="utf-8")
+    table = re.search(r'<table class="drivers">.*?</table>', page, re.S).group(0)
+    judged = result.drivers.query("dataset == 'CESM2' and judged")
+    assert table.count('<tr><th scope="row">') == len(judged)
+    assert "clay sensitivity 4.8× observed (products 0.9–1.1×)" in table
+    assert '<tr><th scope="row">global</th><td>temperature</td>' not in table  # not judged: not shown
+    assert '<tr><th scope="row">global</th><td>clay</td>' in table
+    # the scorecard's sensitivity cell names the ratio farthest from 1
+    row = re.search(r'<th scope="row" class="name"[^>]*><a [^>]*>CESM2</a></th>.*?</tr>',
+                    _table(index, "sensitivity"), re.S).group(0)
+    cell = re.findall(r'<td class="score.*?</td>', row, re.S)[REGIONS.index("global")]
+    assert "Largest ratio: clay sensitivity 4.8× observed (products 0.9–1.1×)." in cell
+
+
+def test_capped_cells_are_scored_with_a_marker_and_the_reason(result, index_html, out_dir):
+    """A model whose emulator is unreliable keeps its driver scores, capped at the null's: not shown as withheld."""
+    model, region = MODELS[CAPPED[0]], REGIONS[CAPPED[1]]
+    for metric in ("importance", "response", "sensitivity"):
+        body = re.search(r'<tbody class="models">.*?</tbody>', _table(index_html, metric), re.S).group(0)
+        row = re.search(rf'<th scope="row" class="name"[^>]*><a [^>]*>{model}</a></th>.*?</tr>', body, re.S).group(0)
+        cell = re.findall(r'<td class="score.*?</td>', row, re.S)[REGIONS.index(region)]
+        value = result.scores.query("model == @model and region == @region and metric == @metric")["value"].iloc[0]
+        assert cell.startswith('<td class="score scored capped"'), cell
+        assert f">{value:.2f}</a>" in cell and '<small class="capped-mark" aria-hidden="true">≤null</small>' in cell
+        assert str(escape(f"Capped: {reason_text('model_emulator_unreliable', sentence=False)}.")) in cell
+    written = pd.read_csv(out_dir / "assessments.csv").query("status == 'capped'")
+    assert set(zip(written["model"], written["region"], written["reason"])) == {
+        (model, region, "model_emulator_unreliable")}
+
+
+def test_null_reference_is_not_defined_on_the_field_components(index_html):
+    for metric in ("total_stock", "ilamb_bias", "spatial_distribution"):
+        references = re.search(r'<tbody class="references">.*?</tbody>', _table(index_html, metric), re.S).group(0)
+        null_row = re.search(r'<tr class="null">.*?</tr>', references, re.S).group(0)
+        assert null_row.count('class="score withheld"') == len(REGIONS)
+        assert str(escape(reason_text("not_defined"))) in null_row
+
+
+def test_region_wide_withheld_reason_shown_on_the_reference_rows(index_html):
+    _, region_index, components, reason = WITHHELD[0]
+    references = re.search(r'<tbody class="references">.*?</tbody>', _table(index_html, components[0]), re.S).group(0)
+    for row in re.findall(r"<tr class=.*?</tr>", references, re.S):
+        cell = re.findall(r'<td class="score.*?</td>', row, re.S)[region_index]
+        assert 'class="score withheld"' in cell and str(escape(reason_text(reason))) in cell
+
+
+def test_flagged_products_are_marked_in_the_chart_data(out_dir):
+    """Issue 15 item 5: flagged products carry their flag in the region, so the charts draw them apart."""
+    for product, region, flag, _ in PRODUCT_FLAGS:
+        script = (out_dir / "data" / f"product-{product}.js").read_text(encoding="utf-8")
+        payload = json.loads(script.split("]=", 1)[1].rstrip(";\n"))
+        for name in ("importance", "response"):
+            columns = payload[name]["columns"]
+            rows = [dict(zip(columns, row)) for row in payload[name]["rows"]]
+            flagged = {r["region"] for r in rows if r["flag"]}
+            assert region in flagged
+            assert all(flag.replace("_", " ") in r["flag"] for r in rows if r["region"] == region)
+    spec = json.dumps(_page_config((out_dir / "models" / "CESM2.html").read_text(encoding="utf-8")))
+    assert '"strokeDash": {"condition": {"test": "datum.flag"' in spec
 
 
 def test_plotted_interval_contains_the_estimate(result):
@@ -751,21 +868,21 @@ def test_no_inputs_section_when_nothing_was_masked(tmp_path):
 
 def test_overall_marks_how_many_components_it_rests_on(result, index_html):
     model_index, region_index, components, reason = WITHHELD[0]
-    model, region = MODELS[model_index], REGIONS[region_index]
+    model, region = MODELS[model_index or 0], REGIONS[region_index]
     count = int(result.scores.query("model == @model and region == @region and metric == 'overall_components'")
                 ["value"].iloc[0])
-    assert count < 6
+    assert count < 7
     body = re.search(r'<tbody class="models">.*?</tbody>', _table(index_html, "overall"), re.S).group(0)
     row = re.search(rf'<th scope="row" class="name"[^>]*><a [^>]*>{model}</a></th>.*?</tr>', body, re.S).group(0)
     cell = re.findall(r'<td class="score.*?</td>', row, re.S)[REGIONS.index(region)]
-    assert f'<small class="rests-on" aria-hidden="true">{count}/6</small>' in cell
+    assert f'<small class="rests-on" aria-hidden="true">{count}/7</small>' in cell
     tip = re.search(r'role="tooltip"[^>]*>(.*?)</span>', cell, re.S).group(1)
-    assert f"Rests on {count} of the 6 components" in tip
+    assert f"Rests on {count} of the 7 components" in tip
     assert str(escape(reason_text(reason, sentence=False))) in tip
 
 
 def test_full_overall_has_no_marker(result, index_html):
-    full = result.scores.query("metric == 'overall_components' and value == 6")
+    full = result.scores.query("metric == 'overall_components' and value == 7")
     assert len(full) > 0
     assert index_html.count('class="rests-on"') < len(result.scores.query("metric == 'overall'"))
 
@@ -796,8 +913,12 @@ def test_summary_marks_withheld_scores_and_lists_null_and_skipped():
     row = next(line for line in rows if line.startswith(model))
     assert row.split()[2] == "n/a"  # columns: name, overall, importance, ...
     assert "nan" not in text.lower().replace("financ", "")
-    for title in ("importance", "response", "explained_v", "total_stock", "ilamb_bias", "spatial_dis"):
+    for title in ("importance", "response", "sensitivity", "explained_v"):
         assert title in header
+    for title in ("total_stock", "ilamb_bias", "spatial_dis"):  # the field components, in a second block
+        assert title in components.split("\n\n")[0]
+    null_row = next(line for line in components.splitlines() if line.startswith("null reference") and "n/a" in line)
+    assert null_row  # the null reference is not defined on the field components
     assert "null reference" in components
     assert "Not scored for coverage (1;" in text and SKIPPED[0] in text
     for product, region, flag, _ in PRODUCT_FLAGS:
@@ -809,7 +930,12 @@ def test_summary_marks_withheld_scores_and_lists_null_and_skipped():
 
 @pytest.fixture(scope="module")
 def real_report(small_world, small_definition, tmp_path_factory):
-    """A scorecard of a real run of the small world, with one infinite value in a product."""
+    """A scorecard of a real run of the small world, with one infinite value in a product.
+
+    GSOCmap-like's SOC values are shuffled in space: its stock is unchanged,
+    but no driver explains it, so its emulator is unreliable and it is left
+    out of the envelope (a flagged product).
+    """
     import shutil
 
     import xarray as xr
@@ -822,6 +948,14 @@ def real_report(small_world, small_definition, tmp_path_factory):
     with xr.open_dataset(path) as ds:
         ds = ds.load()
     ds["soc"][10, 20] = np.inf
+    ds.to_netcdf(path)
+    path = next(world.glob("obs/soc/GSOCmap-like/*.nc"))
+    with xr.open_dataset(path) as ds:
+        ds = ds.load()
+    values = ds["soc_stock"].values
+    valid = np.isfinite(values) & (values > 0)
+    values[valid] = np.random.default_rng(3).permutation(values[valid])
+    ds["soc_stock"].values = values
     ds.to_netcdf(path)
     with pytest.warns(SocbenchWarning, match="1 infinite value"):
         result = run(small_definition, world, workers=1)
@@ -838,19 +972,72 @@ def test_real_result_renders_components_withheld_ceiling_and_null(real_report):
     index = (out / "index.html").read_text(encoding="utf-8")
     for metric in ("overall", *COMPONENTS):
         assert f'<h3 id="title-{metric}">{escape(metric_title(metric))}</h3>' in index
-    withheld = result.assessments[result.assessments["status"] == "withheld"]
-    assert len(withheld) > 0  # the small world's unrelated model has an unreliable emulator
-    model, region, metric, _, reason = withheld.iloc[0]
-    cells = re.findall(r'<td class="score withheld">.*?</td>', _table(index, metric), re.S)
-    assert any(str(escape(reason_text(reason))) in cell for cell in cells), (model, region, metric, reason)
+    capped = result.assessments[result.assessments["status"] == "capped"]
+    assert len(capped) > 0  # the small world's unrelated model has an unreliable emulator
+    model, region, metric, _, reason = capped.iloc[0]
+    cells = re.findall(r'<td class="score scored capped".*?</td>', _table(index, metric), re.S)
+    assert any(str(escape(reason_text(reason, sentence=False))) in cell for cell in cells), (model, region, metric)
+    for model, region, metric, _, reason in result.assessments[result.assessments["status"] == "withheld"].head(5).itertuples(index=False):
+        cells = re.findall(r'<td class="score withheld">.*?</td>', _table(index, metric), re.S)
+        assert any(str(escape(reason_text(reason))) in cell for cell in cells), (model, region, metric, reason)
     references = re.search(r'<tbody class="references">.*?</tbody>', _table(index, "overall"), re.S).group(0)
     for product in result.ceiling["product"].unique():
         assert f">ceiling: {product}</th>" in references
     assert ">null reference</th>" in references
-    assert re.search(r'class="rests-on" aria-hidden="true">[0-5]/6<', index)
+    assert re.search(r'class="rests-on" aria-hidden="true">[0-6]/7<', index) or "/7<" not in index
     assert "<strong>HWSD-like</strong>: 1 cell(s)" in index
     assert list(pd.read_csv(out / "skipped.csv").columns) == SKIPPED_COLUMNS
     assert "nan" not in report.summary_table(result).lower()
+
+
+def _data_rows(path: Path, name: str) -> pd.DataFrame:
+    """One table of a chart data script (``data/<key>.js``) as the page script expands it."""
+    payload = json.loads(path.read_text(encoding="utf-8").split("]=", 1)[1].rstrip(";\n"))
+    return pd.DataFrame(payload[name]["rows"], columns=payload[name]["columns"])
+
+
+def test_charted_envelope_is_the_scored_consensus_of_the_unflagged_products(real_report):
+    """Issue 15 item 5: the observed range and centre drawn are those of the products the scores use."""
+    result, out = real_report
+    emulators = result.emulators[result.emulators["kind"] == "observation"]
+    left_out = {(d, r) for d, r, ok in emulators[["dataset", "region", "reliable"]].itertuples(index=False, name=None)
+                if not ok}
+    left_out |= {(p, r) for p, r, f in result.product_flags[["product", "region", "flag"]].itertuples(
+        index=False, name=None) if f == "outlier"}
+    assert ("GSOCmap-like", "global") in left_out  # the shuffled product
+    charted = _data_rows(out / "data" / "envelope.js", "envelope_importance").set_index(["region", "covariate"])
+    products = result.importances[result.importances["kind"] == "observation"]
+    observed = result.drivers[result.drivers["kind"] == "model"].drop_duplicates(["region", "covariate"])
+    compared = 0
+    for (region, covariate), group in products.groupby(["region", "covariate"]):
+        kept = group[[(d, region) not in left_out for d in group["dataset"]]]
+        row = charted.loc[(region, covariate)]
+        assert row["centre"] == pytest.approx(kept["share"].mean(), abs=1e-4)
+        assert row["low"] == pytest.approx(min(kept["share"].min(), kept["share_low"].min()), abs=1e-4)
+        assert row["high"] == pytest.approx(max(kept["share"].max(), kept["share_high"].max()), abs=1e-4)
+        scored = observed[(observed["region"] == region) & (observed["covariate"] == covariate)]["observed_share"]
+        assert row["centre"] == pytest.approx(float(scored.iloc[0]), abs=1e-4)  # the consensus the scores use
+        compared += 1
+    assert compared >= len(result.covariates) * 3
+    flagged = _data_rows(out / "data" / "product-GSOCmap-like.js", "response")
+    assert flagged["flag"].str.contains("unreliable emulator").all()
+    assert not _data_rows(out / "data" / "product-HWSD-like.js", "response")["flag"].astype(bool).any()
+
+
+def test_shape_and_sensitivity_terms_add_up_to_the_scored_distances(real_report):
+    """The worst pairs are ranked by terms that sum, per region, to the scores' own distances."""
+    result, _ = real_report
+    checked = 0
+    for model in result.models:
+        table = model_page.drivers.model_drivers(result, model)
+        scores = result.scores[result.scores["model"] == model].set_index(["region", "metric"])["value"]
+        for region, group in table.groupby("region"):
+            for metric, column in (("response_distance", "shape_distance"),
+                                   ("sensitivity_distance", "sensitivity_distance")):
+                if (region, metric) in scores.index and np.isfinite(scores[(region, metric)]):
+                    assert group[column].sum() == pytest.approx(scores[(region, metric)], abs=1e-9), (model, region)
+                    checked += 1
+    assert checked >= 4
 
 
 def test_difference_summary_uses_the_runs_cell_weights_not_cos_latitude():

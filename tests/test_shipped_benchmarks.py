@@ -43,6 +43,45 @@ def test_every_shipped_benchmark_validates(name, capsys):
     assert f"valid benchmark definition {name!r}" in capsys.readouterr().out
 
 
+#: A fixed CV block edge below this (degrees) leaks spatial autocorrelation into the CV R^2 (docs/method.md).
+LEAKY_BLOCK_SIZE = 20.0
+
+
+def method_violations(document: dict) -> list[str]:
+    """What in a definition (its YAML, as written) the method calls deprecated or leaky."""
+    from socbench.config import RENAMED_COMPONENTS
+    from socbench.results import COMPONENTS
+
+    found = []
+    scores = document.get("scores") or {}
+    for key in ("weights", "delta_min", "distance_max", "power"):
+        renamed = sorted(set(scores.get(key) or {}) & set(RENAMED_COMPONENTS))
+        if renamed:
+            found.append(f"scores.{key} uses the deprecated name(s) {renamed}")
+    missing = sorted(set(COMPONENTS) - set(scores.get("weights") or {}))
+    if missing:
+        found.append(f"scores.weights leaves out {missing}")
+    block = ((document.get("learner") or {}).get("cv") or {}).get("block_size", "auto")
+    if block != "auto" and float(block) < LEAKY_BLOCK_SIZE:
+        found.append(f"learner.cv.block_size {block} is a fixed block below {LEAKY_BLOCK_SIZE:g} degrees (leaky)")
+    return found
+
+
+@pytest.mark.parametrize("name", [*SHIPPED, "demo"])
+def test_no_shipped_benchmark_uses_a_deprecated_name_or_a_leaky_setting(name):
+    """Issue 15 item 9: shipped definitions follow the method (docs/method.md, spatial cross-validation blocks)."""
+    document = YAML(typ="safe").load((resource_dir("benchmarks") / f"{name}.yaml").read_text())
+    assert method_violations(document) == [], name
+
+
+def test_the_rule_catches_the_old_shipped_settings():
+    old = {"learner": {"cv": {"block_size": 10, "folds": 5}},
+           "scores": {"weights": {"importance": 0.35, "response": 0.35, "stock_bias": 0.15,
+                                  "spatial_distribution": 0.15}}}
+    found = method_violations(old)
+    assert len(found) == 3 and "stock_bias" in found[0] and "leaky" in found[2]
+
+
 def _data_paths(path: Path) -> list[str]:
     """Observation, covariate and region paths of a definition, read from the YAML itself."""
     document = YAML(typ="safe").load(path.read_text())

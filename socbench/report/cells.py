@@ -12,6 +12,8 @@ from .tables import metric_title, reason_text
 from .values import MISSING_TEXT, fmt, fmt_delta, int_or_none, is_number, relative_colours, rounded, score_colours
 
 WITHHELD_TEXT = "n/a"
+#: Marker after a score capped at the null reference's (the model's emulator is unreliable there).
+CAPPED_MARK = "≤null"
 
 
 @dataclass
@@ -23,6 +25,10 @@ class CellContext:
     changes: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     columns: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: ``{(name, region, metric): reason code}`` of scores capped at the null reference's.
+    capped: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    #: ``{(name, region, metric): sentence}`` shown in a scored cell's tooltip (e.g. the largest sensitivity ratio).
+    notes: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
 
 def score_cell(context: CellContext, name: str, region: str, metric: str, *, href: str | None = None,
@@ -33,21 +39,29 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
     -------
     dict
         ``text``, ``sort`` (a number, or None), ``state`` (``scored``,
-        ``withheld`` or ``missing``), ``style`` (absolute and relative colours
-        as CSS variables), ``label`` (for hover and screen readers), ``reason``,
-        ``href``, ``tip_id``, ``delta``, ``delta_class`` and ``rests_on`` (for
-        an overall score resting on fewer than all components: ``"4/6"``).
+        ``withheld`` or ``missing``), ``capped`` (a scored cell capped at the
+        null reference's score: shown with :data:`CAPPED_MARK`), ``style``
+        (absolute and relative colours as CSS variables), ``label`` (for hover
+        and screen readers), ``reason`` (the tooltip), ``href``, ``tip_id``,
+        ``delta``, ``delta_class`` and ``rests_on`` (for an overall score
+        resting on fewer than all components: ``"4/7"``).
     """
     value = context.scores.get((name, region, metric))
     reason_code = context.withheld.get((name, region, metric))
     label = f"{name}, {region}, {metric_title(metric)}"
     rests_on = ""
+    capped = context.capped.get((name, region, metric)) if reason_code is None else None
     if reason_code is not None:
         state, shown, reason = "withheld", WITHHELD_TEXT, f"Not assessable: {reason_text(reason_code)}"
     elif is_number(value):
         state, shown, reason = "scored", fmt(value), ""
         if metric == "overall":
             rests_on, reason = _overall_basis(context, name, region)
+        if capped is not None:
+            reason = f"Capped: {reason_text(capped, sentence=False)}."
+        note = context.notes.get((name, region, metric))
+        if note:
+            reason = f"{reason} {note}".strip()
     elif (name, region) in context.skipped:
         state, shown, reason = "missing", MISSING_TEXT, f"Not scored for coverage: {context.skipped[(name, region)]}."
     else:
@@ -57,8 +71,9 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
         "text": shown,
         "sort": rounded(value, 6) if state == "scored" else None,
         "state": state,
+        "capped": CAPPED_MARK if capped is not None and state == "scored" else "",
         "style": _style(value, context.columns.get((region, metric), [])) if coloured and state == "scored" else "",
-        "label": f"{label}: {shown if state == 'scored' else reason}" + (f" ({reason})" if rests_on else ""),
+        "label": f"{label}: {shown if state == 'scored' else reason}" + (f" ({reason})" if state == "scored" and reason else ""),
         "reason": reason,
         "href": href,
         "tip_id": tip_id if reason else None,
@@ -72,23 +87,29 @@ def score_cell(context: CellContext, name: str, region: str, metric: str, *, hre
 
 
 def _overall_basis(context: CellContext, name: str, region: str) -> tuple[str, str]:
-    """``("4/6", "Rests on 4 of the 6 components; ...")`` when overall leaves components out, else ``("", "")``.
+    """``("4/7", "Rests on 4 of the 7 components; ...")`` when overall leaves components out, else ``("", "")``.
 
-    The count is the ``overall_components`` diagnostic; the sentence names the
-    components left out and why (withheld with a reason, or not computed).
+    The count is the ``overall_components`` diagnostic (the components judged
+    in the region, the same for every model there); the sentence names the
+    components left out and why, and those judged but not computed for this
+    model, which count 0.
     """
     count = int_or_none(context.scores.get((name, region, "overall_components")))
-    if count is None or count >= len(COMPONENTS):
+    if count is None:
         return "", ""
-    left_out = []
+    left_out, zeros = [], []
     for component in COMPONENTS:
         code = context.withheld.get((name, region, component))
         if code is not None:
             left_out.append(f"{metric_title(component)} (withheld: {reason_text(code, sentence=False)})")
         elif not is_number(context.scores.get((name, region, component))):
-            left_out.append(f"{metric_title(component)} (not computed)")
+            zeros.append(metric_title(component))
     detail = f"; left out: {', '.join(left_out)}" if left_out else ""
-    return f"{count}/{len(COMPONENTS)}", f"Rests on {count} of the {len(COMPONENTS)} components{detail}."
+    detail += f"; counted as 0 (not computed for this model): {', '.join(zeros)}" if zeros else ""
+    if count >= len(COMPONENTS) and not detail:
+        return "", ""
+    marker = f"{count}/{len(COMPONENTS)}" if count < len(COMPONENTS) else ""
+    return marker, f"Rests on {count} of the {len(COMPONENTS)} components{detail}."
 
 
 def _style(value: float, column: list[float]) -> str:

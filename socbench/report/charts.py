@@ -46,6 +46,10 @@ _CONFIG = {
 }
 
 SERIES_FILTER = "indexof(hidden, datum.series) < 0"
+#: A product flagged in the region (outlier, unreliable emulator, suspect units): drawn dashed and faded.
+FLAGGED = "datum.flag"
+FLAGGED_DASH = [5, 3]
+FLAGGED_OPACITY = 0.5
 PAIR_FILTER = "(datum.series == a || datum.series == b)"
 #: Names of the layers whose scenegraph items the values table lists (Vega names them ``<name>_marks``).
 VALUES_LAYER = "values"
@@ -111,10 +115,13 @@ def _importance_chart(order_labels: tuple[str, ...], compare: bool) -> dict[str,
         y=y, x="centre:Q", tooltip=_tooltip("Observed centre", ["centre"]))
     series = _series_base("importance", compare)
     colour, offset = _colour(compare), alt.YOffset("series:N", title=None)
-    whiskers = series.mark_rule(strokeWidth=1.5).encode(y=y, yOffset=offset, x="low:Q", x2="high:Q", color=colour)
-    points = series.mark_point(filled=True, opacity=1).encode(
-        y=y, yOffset=offset, x="share:Q", color=colour, **_focus_ring("label", size=60),
-        tooltip=[alt.Tooltip("series:N", title="Dataset"), alt.Tooltip("label:N", title="Driver"),
+    whiskers = series.mark_rule(strokeWidth=1.5).encode(y=y, yOffset=offset, x="low:Q", x2="high:Q", color=colour,
+                                                        **_flagged_style())
+    points = series.mark_point(filled=True).encode(
+        y=y, yOffset=offset, x="share:Q", color=colour, **_focus_ring("label", size=60), **_flagged_style(line=False),
+        shape=alt.condition(FLAGGED, alt.value("diamond"), alt.value("circle")),
+        tooltip=[alt.Tooltip("series:N", title="Dataset"), alt.Tooltip("flag:N", title="Flagged"),
+                 alt.Tooltip("label:N", title="Driver"),
                  alt.Tooltip("share:Q", title="Share", format=".3f"),
                  alt.Tooltip("raw_low:Q", title="5 % of replicates", format=".3f"),
                  alt.Tooltip("raw_high:Q", title="95 % of replicates", format=".3f")]
@@ -138,10 +145,11 @@ def _response_chart(covariate: str, x_title: str, compare: bool, region: str | N
         x=x, y="centre:Q")
     series = _series_base("response", compare, where)
     colour = _colour(compare)
-    lines = series.mark_line(strokeWidth=2.2).encode(x=x, y="y:Q", color=colour, detail="series:N")
-    points = series.mark_point(filled=True, opacity=0.9).encode(
-        x=x, y="y:Q", color=colour, **_focus_ring("x", size=22),
-        tooltip=[alt.Tooltip("series:N", title="Dataset"), alt.Tooltip("x:Q", title=x_title, format=".3g"),
+    lines = series.mark_line(strokeWidth=2.2).encode(x=x, y="y:Q", color=colour, detail="series:N", **_flagged_style())
+    points = series.mark_point(filled=True).encode(
+        x=x, y="y:Q", color=colour, **_focus_ring("x", size=22), **_flagged_style(line=False),
+        tooltip=[alt.Tooltip("series:N", title="Dataset"), alt.Tooltip("flag:N", title="Flagged"),
+                 alt.Tooltip("x:Q", title=x_title, format=".3g"),
                  alt.Tooltip("y:Q", title="Response", format=".3f"),
                  alt.Tooltip("raw_low:Q", title="5 % of replicates", format=".3f"),
                  alt.Tooltip("raw_high:Q", title="95 % of replicates", format=".3f")]
@@ -168,6 +176,14 @@ def values_descriptor(key: str, value: str, value_title: str, driver: str | None
     return {"marks": {"series": f"{VALUES_LAYER}_marks", "envelope": f"{ENVELOPE_LAYER}_marks"},
             "key": key, "value": value, "value_title": value_title, "driver": driver,
             "focus": FOCUS_PARAM}
+
+
+def _flagged_style(line: bool = True) -> dict[str, Any]:
+    """Encodings that draw a flagged product's marks faded (and its lines dashed)."""
+    style = {"opacity": alt.condition(FLAGGED, alt.value(FLAGGED_OPACITY), alt.value(1.0))}
+    if line:
+        style["strokeDash"] = alt.condition(FLAGGED, alt.value(FLAGGED_DASH), alt.value([1, 0]))
+    return style
 
 
 def _focus_ring(key: str, size: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from . import charts
 from .baseline import Baseline
 from .model_page import covariate_labels
 from .pagedata import ENVELOPE_KEY
-from .tables import assessment_lookup, display_regions, metric_title, metrics, ranked_models, reason_text
+from .tables import CAPPED, assessment_lookup, display_regions, metric_title, metrics, ranked_models, reason_text
 from .values import rounded
 
 BASELINE_SUFFIX = " (baseline)"
@@ -67,9 +67,14 @@ def _default_pair(models: list[str], versions: list[str]) -> tuple[str, str]:
 
 
 def _score_values(result: RunResult, baseline: Baseline | None, shown: list[str]) -> dict[str, Any]:
-    """``{series: {region: {metric: [value, reason]}}}``; reason is "" unless the score is withheld."""
+    """``{series: {region: {metric: [value, reason, capped]}}}``.
+
+    ``reason`` is "" unless the score is withheld; ``capped`` is "" unless the
+    score is capped at the null reference's (then it says why).
+    """
     values: dict[str, Any] = {}
     withheld = assessment_lookup(result)
+    capped = assessment_lookup(result, CAPPED)
     tables = [(result.scores, "")]
     if baseline is not None:
         tables.append((baseline.scores, BASELINE_SUFFIX))
@@ -78,6 +83,8 @@ def _score_values(result: RunResult, baseline: Baseline | None, shown: list[str]
         for model, region, metric, value in rows[["model", "region", "metric", "value"]].itertuples(index=False,
                                                                                                    name=None):
             code = withheld.get((model, region, metric)) if not suffix else None
+            cap = capped.get((model, region, metric)) if not suffix else None
             reason = reason_text(code) if code else ""
-            values.setdefault(f"{model}{suffix}", {}).setdefault(region, {})[metric] = [rounded(value), reason]
+            values.setdefault(f"{model}{suffix}", {}).setdefault(region, {})[metric] = [
+                rounded(value), reason, f"Capped: {reason_text(cap, sentence=False)}." if cap else ""]
     return values

@@ -11,6 +11,7 @@ import pandas as pd
 from socbench.results import (
     ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
+    DRIVER_COLUMNS,
     EMULATOR_COLUMNS,
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
@@ -44,6 +45,7 @@ def write_tables(result: RunResult, directory: Path) -> None:
         "envelope_importance.csv": (result.envelope_importance, ENVELOPE_IMPORTANCE_COLUMNS),
         "envelope_response.csv": (result.envelope_response, ENVELOPE_RESPONSE_COLUMNS),
         "emulators.csv": (result.emulators, EMULATOR_COLUMNS),
+        "drivers.csv": (result.drivers, DRIVER_COLUMNS),
         "regions.csv": (_regions_with_status(result), REGION_COLUMNS),
         "failures.csv": (result.failures, FAILURE_COLUMNS),
         "assessments.csv": (result.assessments, ASSESSMENT_COLUMNS),

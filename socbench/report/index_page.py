@@ -20,7 +20,9 @@ from socbench.results import (
 from .baseline import Baseline
 from .cells import CellContext, change_row, column_values, score_cell
 from .names import region_anchors
+from .drivers import largest_sensitivity_notes
 from .tables import (
+    CAPPED,
     assessment_lookup,
     display_regions,
     flag_text,
@@ -32,6 +34,7 @@ from .tables import (
     null_label,
     products_in_no_region,
     ranked_models,
+    reference_withheld,
     region_statuses,
     score_lookup,
     skipped_lookup,
@@ -78,7 +81,8 @@ def _cell_context(result: RunResult, models: list[str], changes: pd.DataFrame | 
     withheld = assessment_lookup(result)
     return CellContext(scores=scores, withheld=withheld,
                        changes=change_lookup(changes) if changes is not None else {},
-                       columns=column_values(scores, models, withheld), skipped=skipped_lookup(result))
+                       columns=column_values(scores, models, withheld), skipped=skipped_lookup(result),
+                       capped=assessment_lookup(result, CAPPED), notes=largest_sensitivity_notes(result))
 
 
 def _score_table(result: RunResult, metric: str, models: list[str], regions: list[str], context: CellContext,
@@ -102,13 +106,15 @@ def _score_table(result: RunResult, metric: str, models: list[str], regions: lis
 
 
 def _reference_rows(result: RunResult, metric: str, regions: list[str]) -> list[dict[str, Any]]:
-    """Ceiling rows (each product scored against the others) and null-reference rows."""
+    """Ceiling rows (each product scored, leave-one-product-out, against the consensus of the others) and null rows."""
     rows = []
     sources = ((result.ceiling, "product", "ceiling"), (result.nulls, "reference", "null"))
     for table, key, kind in sources:
         lookup = score_lookup(table, key)
-        context = CellContext(scores=lookup, skipped=skipped_lookup(result))
-        for name in unique(table[key]):
+        names = unique(table[key])
+        context = CellContext(scores=lookup, skipped=skipped_lookup(result),
+                              withheld=reference_withheld(result, names, null=kind == "null"))
+        for name in names:
             label = f"ceiling: {name}" if kind == "ceiling" else null_label(text(name))
             rows.append({"label": label, "kind": kind,
                          "cells": [score_cell(context, name, region, metric, coloured=True) for region in regions]})
@@ -157,7 +163,7 @@ def _emulator_cell(dataset: str, region: str, row) -> dict[str, Any]:
     unreliable = not truthy(row.reliable)
     r2, n_cells = fmt(row.cv_r2), fmt_int(row.n_cells)
     block = fmt_int(row.cv_block_size) if is_number(row.cv_block_size) else ""
-    flag = " (unreliable: its scores are withheld)" if unreliable else ""
+    flag = " (unreliable: a product's emulator is left out of the envelope; a model's driver scores are capped at the null reference's)" if unreliable else ""
     blocks = f", CV blocks of {block}°" if block else ""
     return {"r2": r2, "n": n_cells, "block": block, "unreliable": unreliable,
             "title": f"{dataset}, {region}: CV R² {r2}, {n_cells} cells{blocks}{flag}"}

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-import numpy as np
 import pandas as pd
 
 from socbench.results import RunResult
 
-from . import charts
+from . import charts, drivers
 from .cells import CellContext, change_row, column_values, score_cell
 from .index_page import emulator_table
 from .names import region_anchors
 from .pagedata import ENVELOPE_KEY
 from .tables import (
+    CAPPED,
     DIAGNOSTICS,
     assessment_lookup,
     covariate_info,
@@ -31,8 +31,6 @@ from .tables import (
 from .values import fmt, text
 
 N_WORST = 3
-#: Floor of the observed curve's norm, as in socbench.score.response_distance.
-CURVE_NORM_FLOOR = 0.1
 
 
 def model_context(result: RunResult, model: str, pages: dict[str, str], data_keys: dict[str, dict[str, str]],
@@ -71,6 +69,8 @@ def model_context(result: RunResult, model: str, pages: dict[str, str], data_key
                                 if (result.scores["metric"] == d).any()],
         "worst": [dict(pair, chart=charts.response_chart(pair["covariate"], pair["label"], colours,
                                                          region=pair["region"])) for pair in worst],
+        "opposite": drivers.opposite_signs(result, model),
+        "drivers": drivers.driver_table(result, model, regions),
         "regions": [{"name": r, "anchor": anchors[r]} for r in curve_regions],
         "importance_chart": charts.importance_chart(labels, colours),
         "response_charts": [{"covariate": c, "label": labels[c], "chart": charts.response_chart(c, labels[c], colours)}
@@ -101,58 +101,14 @@ def product_series(result: RunResult) -> dict[str, str]:
 
 
 def worst_pairs(result: RunResult, model: str, n: int = N_WORST) -> list[dict[str, Any]]:
-    """The (region, driver) pairs that cost the model most, worst first.
+    """The (region, driver) pairs that add most to the model's scored shape and sensitivity distances, worst first.
 
-    Cost of a pair = observed importance share x the model curve's distance
-    *outside* the observed envelope (relative L2, as the response distance of
-    socbench.score) + the model's driver share outside the observed range.
-    Regions where the model's response score is withheld are left out.
+    See :func:`socbench.report.drivers.worst_pairs`; each pair also carries
+    its axis ``label`` and ``cost_text``.
     """
-    withheld = assessment_lookup(result)
-    curves = result.responses[result.responses["dataset"] == model]
-    shares = result.importances[result.importances["dataset"] == model].set_index(["region", "covariate"])
-    envelope = result.envelope_importance.set_index(["region", "covariate"])
-    band = result.envelope_response
     labels = covariate_labels(result)
-    rows = []
-    for (region, covariate), curve in curves.groupby(["region", "covariate"], sort=False):
-        if (model, region, "response") in withheld or (region, covariate) not in envelope.index:
-            continue
-        observed = band[(band["region"] == region) & (band["covariate"] == covariate)].sort_values("point")
-        curve = curve.sort_values("point")
-        if len(observed) != len(curve):
-            continue
-        obs = envelope.loc[(region, covariate)]
-        excess = _outside(curve["value"].to_numpy(float), observed["low"].to_numpy(float), observed["high"].to_numpy(float))
-        norm = max(float(np.sqrt(np.mean(observed["centre"].to_numpy(float) ** 2))), CURVE_NORM_FLOOR)
-        curve_cost = float(obs["centre"]) * float(np.sqrt(np.mean(excess ** 2))) / norm
-        share = float(shares.loc[(region, covariate), "share"]) if (region, covariate) in shares.index else np.nan
-        share_cost = float(_outside(np.array([share]), np.array([obs["low"]]), np.array([obs["high"]]))[0]) \
-            if np.isfinite(share) else 0.0
-        rows.append({"region": region, "covariate": covariate, "label": labels.get(covariate, covariate),
-                     "cost": curve_cost + share_cost, "curve_cost": curve_cost, "share_cost": share_cost,
-                     "share": share, "observed_share": float(obs["centre"]),
-                     "observed_low": float(obs["low"]), "observed_high": float(obs["high"])})
-    rows.sort(key=lambda r: -r["cost"])
-    return [_describe_pair(r) for r in rows[:n] if r["cost"] > 0]
-
-
-def _outside(values: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """How far each value lies outside [low, high] (0 inside; NaN bounds count as inside)."""
-    below = np.where(np.isfinite(low), np.maximum(low - values, 0.0), 0.0)
-    above = np.where(np.isfinite(high), np.maximum(values - high, 0.0), 0.0)
-    return np.nan_to_num(below + above)
-
-
-def _describe_pair(row: dict[str, Any]) -> dict[str, Any]:
-    parts = []
-    if row["curve_cost"] > 0:
-        parts.append("its response curve leaves the observed envelope")
-    if row["share_cost"] > 0:
-        side = "more" if row["share"] > row["observed_high"] else "less"
-        parts.append(f"it gives this driver {side} weight ({fmt(row['share'])}) than the observations "
-                     f"({fmt(row['observed_low'])}–{fmt(row['observed_high'])})")
-    return {**row, "cost_text": fmt(row["cost"], digits=3), "explanation": "; ".join(parts).capitalize() + "."}
+    return [{**pair, "label": labels.get(pair["covariate"], pair["covariate"]), "cost_text": fmt(pair["cost"], digits=3)}
+            for pair in drivers.worst_pairs(result, model, n)]
 
 
 def _score_rows(result: RunResult, model: str, regions: list[str], anchors: dict[str, str],
@@ -164,7 +120,8 @@ def _score_rows(result: RunResult, model: str, regions: list[str], anchors: dict
     withheld = assessment_lookup(result)
     context = CellContext(scores=scores, withheld=withheld,
                           changes=change_lookup(changes) if changes is not None else {},
-                          columns=column_values(scores, result.models, withheld), skipped=skipped_lookup(result))
+                          columns=column_values(scores, result.models, withheld), skipped=skipped_lookup(result),
+                          capped=assessment_lookup(result, CAPPED), notes=drivers.largest_sensitivity_notes(result))
     return [{"region": region, "anchor": anchors[region],
              "cells": [score_cell(context, model, region, metric, tip_id=f"tip-{i}-{j}")
                        for j, metric in enumerate(metrics(result))]}

@@ -19,8 +19,9 @@ import pandas as pd
 
 from .values import jsonable, rounded, text
 
-IMPORTANCE_FIELDS = ["series", "kind", "region", "covariate", "label", "share", "low", "high", "raw_low", "raw_high"]
-RESPONSE_FIELDS = ["series", "kind", "region", "covariate", "x", "y", "low", "high", "raw_low", "raw_high"]
+IMPORTANCE_FIELDS = ["series", "kind", "flag", "region", "covariate", "label", "share", "low", "high", "raw_low",
+                     "raw_high"]
+RESPONSE_FIELDS = ["series", "kind", "flag", "region", "covariate", "x", "y", "low", "high", "raw_low", "raw_high"]
 ENVELOPE_IMPORTANCE_FIELDS = ["region", "covariate", "label", "centre", "low", "high"]
 ENVELOPE_RESPONSE_FIELDS = ["region", "covariate", "x", "centre", "low", "high"]
 ENVELOPE_KEY = "envelope"
@@ -41,20 +42,26 @@ def recentred(point: float, low: float, high: float, floor: float | None = None)
 
 
 def dataset_payload(series: str, kind: str, importances: pd.DataFrame, responses: pd.DataFrame,
-                    labels: dict[str, str]) -> dict[str, Any]:
-    """Importance and response rows of one dataset (a model, a product or a baseline version)."""
+                    labels: dict[str, str], flags: dict[str, str] | None = None) -> dict[str, Any]:
+    """Importance and response rows of one dataset (a model, a product or a baseline version).
+
+    ``flags`` maps a region to why the product is flagged there (e.g.
+    ``"outlier: not in the envelope"``); the charts draw flagged rows dashed
+    and grey, and the values tables name the flag.
+    """
+    flags = flags or {}
     importance_rows = []
     for row in importances.itertuples(index=False):
         share, raw_low, raw_high = (float(v) for v in (row.share, row.share_low, row.share_high))
         low, high = recentred(share, raw_low, raw_high, floor=0.0)
-        importance_rows.append([series, kind, text(row.region), text(row.covariate),
+        importance_rows.append([series, kind, flags.get(text(row.region), ""), text(row.region), text(row.covariate),
                                 labels.get(text(row.covariate), text(row.covariate)),
                                 *_numbers(share, low, high, raw_low, raw_high)])
     response_rows = []
     for row in responses.itertuples(index=False):
         value, raw_low, raw_high = (float(v) for v in (row.value, row.value_low, row.value_high))
         low, high = recentred(value, raw_low, raw_high)
-        response_rows.append([series, kind, text(row.region), text(row.covariate),
+        response_rows.append([series, kind, flags.get(text(row.region), ""), text(row.region), text(row.covariate),
                               *_numbers(row.x, value, low, high, raw_low, raw_high)])
     return {"importance": _table(IMPORTANCE_FIELDS, importance_rows),
             "response": _table(RESPONSE_FIELDS, response_rows)}

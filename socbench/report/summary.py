@@ -9,10 +9,19 @@ import pandas as pd
 from socbench.results import FAILURE_COLUMNS, RunResult
 
 from .cells import WITHHELD_TEXT
-from .tables import assessment_lookup, display_regions, metrics, null_label, products_in_no_region, region_statuses
+from .tables import (
+    assessment_lookup,
+    display_regions,
+    metrics,
+    null_label,
+    products_in_no_region,
+    reference_withheld,
+    region_statuses,
+)
 from .values import fmt, text
 
 _SUMMARY_COLUMNS = 6  # regions per block of the terminal summary
+_METRIC_COLUMNS = 5  # overall and the emulator components, then the field components
 _SKIPPED_SHOWN = 5  # (dataset, region) pairs listed; the rest are counted
 _FLAG_REGIONS_SHOWN = 2
 
@@ -44,7 +53,9 @@ def summary_table(result: RunResult) -> str:
         for start in range(0, len(regions), _SUMMARY_COLUMNS):
             lines += _text_table(regions[start : start + _SUMMARY_COLUMNS], rows, lambda region: (region, "overall"))
         lines += ["", f"Component scores, {_shorten(regions[0], 40)}"]
-        lines += _text_table(metrics(result), rows, lambda metric: (regions[0], metric))
+        shown = metrics(result)
+        for start in range(0, len(shown), _METRIC_COLUMNS):
+            lines += _text_table(shown[start : start + _METRIC_COLUMNS], rows, lambda metric: (regions[0], metric))
     else:
         lines += ["No scores."]
     lines += ["", *_notice_lines(result), *_skipped_lines(result), *_failure_lines(result.failures)]
@@ -54,13 +65,15 @@ def summary_table(result: RunResult) -> str:
 def _summary_rows(result: RunResult) -> list[tuple[str, dict[tuple[str, str], float | str]]]:
     """(label, {(region, metric): value}) for each model, each ceiling product and the null reference.
 
-    A withheld model score is :data:`WITHHELD_TEXT` instead of NaN.
+    A withheld score (for the null reference also one it is not defined on) is
+    :data:`WITHHELD_TEXT` instead of NaN.
     """
-    withheld = assessment_lookup(result)
     rows = []
     sources = ((result.scores, "model", lambda n: n), (result.ceiling, "product", lambda n: f"ceiling: {n}"),
                (result.nulls, "reference", null_label))
     for table, key, label in sources:
+        names = list(dict.fromkeys(table[key]))
+        withheld = assessment_lookup(result) if key == "model" else reference_withheld(result, names, key == "reference")
         for name, group in table.groupby(key, sort=False):
             values = {(r.region, r.metric): WITHHELD_TEXT if (name, r.region, r.metric) in withheld else r.value
                       for r in group.itertuples(index=False)}

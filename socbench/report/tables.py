@@ -15,29 +15,37 @@ from socbench import __version__
 from socbench.results import (
     ASSESSMENT_COLUMNS,
     COMPONENTS,
+    EMULATOR_COLUMNS,
+    PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
     RunResult,
 )
-from socbench.score import METRIC_MEANINGS, NULL_REFERENCE, REASONS
+from socbench.score import METRIC_MEANINGS, NULL_COMPONENTS, NULL_REFERENCE, REASONS
 
-from .values import is_number, text, unique
+from .values import is_number, text, truthy, unique
 
 GLOBAL_REGION = "global"
+#: Reasons that withhold a component for every candidate of a region (not one model's).
+REGION_REASONS = ("products_unreliable", "products_cannot_discriminate", "products_disagree", "no_observations")
 
 #: Diagnostics shown beside the scores on a model page (not scores: lower or signed values).
-DIAGNOSTICS = ("importance_distance", "response_distance", "explained_variance_distance", "importance_kendall_tau",
-               "overall_components", "model_cv_r2")
+DIAGNOSTICS = ("importance_distance", "response_distance", "sensitivity_distance", "explained_variance_distance",
+               "importance_kendall_tau", "overall_components", "model_cv_r2")
+#: Assessment statuses (``assessments.csv``): scored, scored but capped at the null's, or withheld.
+SCORED, CAPPED, WITHHELD = "scored", "capped", "withheld"
 
 METRIC_TITLES = {
     "overall": "Overall",
     "importance": "Driver importance",
     "response": "Response shape",
+    "sensitivity": "Sensitivity",
     "explained_variance": "Explained variance",
     "total_stock": "Total stock",
     "ilamb_bias": "ILAMB bias",
     "spatial_distribution": "Spatial distribution",
     "importance_distance": "Importance distance",
-    "response_distance": "Response distance",
+    "response_distance": "Response shape distance",
+    "sensitivity_distance": "Sensitivity distance",
     "explained_variance_distance": "Explained variance distance",
     "importance_kendall_tau": "Importance rank correlation (Kendall τ)",
     "overall_components": "Components in overall",
@@ -48,6 +56,35 @@ PRODUCT_FLAG_TEXTS = {
     "outlier": "outlier: left out of the consensus of driver shares and response curves",
     "suspect_units": "suspect units: left out of the consensus of stocks and SOC fields",
 }
+
+
+#: Short label of a flagged product in the charts and their values tables.
+CHART_FLAG_TEXTS = {
+    "outlier": "outlier: not in the envelope",
+    "unreliable": "unreliable emulator: not in the envelope",
+    "suspect_units": "suspect units: not in the stock consensus",
+}
+
+
+def product_chart_flags(result: RunResult) -> dict[str, dict[str, str]]:
+    """``{product: {region: label}}`` of the products flagged in a region, for the charts.
+
+    A product is flagged ``outlier`` or ``suspect_units`` (``product_flags``)
+    or has an unreliable emulator (``emulators``, ``reliable`` false). Outliers
+    and unreliable products are left out of the charted (and scored) envelope
+    of driver shares and curves; a product with suspect units only of the
+    stock consensus.
+    """
+    found: dict[str, dict[str, list[str]]] = {}
+    emulators = result.emulators.reindex(columns=EMULATOR_COLUMNS)
+    for row in emulators[emulators["kind"] == "observation"].itertuples(index=False):
+        if not truthy(row.reliable):
+            found.setdefault(text(row.dataset), {}).setdefault(text(row.region), []).append("unreliable")
+    for row in result.product_flags.reindex(columns=PRODUCT_FLAG_COLUMNS).itertuples(index=False):
+        found.setdefault(text(row.product), {}).setdefault(text(row.region), []).append(text(row.flag))
+    return {product: {region: "; ".join(CHART_FLAG_TEXTS.get(f, f.replace("_", " ")) for f in unique(flags))
+                      for region, flags in regions.items()}
+            for product, regions in found.items()}
 
 
 def metric_meaning(metric: str) -> str:
@@ -120,12 +157,31 @@ def skipped_lookup(result: RunResult) -> dict[tuple[str, str], str]:
     return {(text(dataset), text(region)): text(reason) for dataset, region, reason in rows}
 
 
-def assessment_lookup(result: RunResult) -> dict[tuple[str, str, str], str]:
-    """``{(model, region, metric): reason code}`` of every withheld score."""
+def assessment_lookup(result: RunResult, status: str = WITHHELD) -> dict[tuple[str, str, str], str]:
+    """``{(model, region, metric): reason code}`` of every score with ``status`` (withheld, or capped)."""
     table = result.assessments.reindex(columns=ASSESSMENT_COLUMNS)
-    withheld = table[table["status"].astype(str) == "withheld"]
-    return {(m, r, k): text(reason) or "withheld" for m, r, k, reason in
-            withheld[["model", "region", "metric", "reason"]].itertuples(index=False, name=None)}
+    chosen = table[table["status"].astype(str) == status]
+    return {(m, r, k): text(reason) or status for m, r, k, reason in
+            chosen[["model", "region", "metric", "reason"]].itertuples(index=False, name=None)}
+
+
+def reference_withheld(result: RunResult, names: list[str], null: bool) -> dict[tuple[str, str, str], str]:
+    """``{(name, region, metric): reason code}`` for the ceiling or null rows.
+
+    A component withheld in a region is withheld for every candidate there
+    (its reason is the models' in ``assessments``); the null reference is not
+    defined on the field components (``not_defined``).
+    """
+    regional = {}
+    for (_, region, metric), reason in assessment_lookup(result).items():
+        if reason in REGION_REASONS:
+            regional[(region, metric)] = reason
+    regions = display_regions(result)
+    reasons = {(name, region, metric): reason for (region, metric), reason in regional.items() for name in names}
+    if null:
+        reasons.update({(name, region, metric): "not_defined" for name in names for region in regions
+                        for metric in COMPONENTS if metric not in NULL_COMPONENTS})
+    return reasons
 
 
 def ranked_models(result: RunResult) -> list[str]:

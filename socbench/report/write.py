@@ -19,7 +19,7 @@ from .model_page import covariate_labels, model_context, product_series
 from .names import page_names, unique_stems
 from .pagedata import ENVELOPE_KEY, data_script, dataset_payload, envelope_payload
 from .render import render, write_assets
-from .tables import benchmark_description, metrics, run_info
+from .tables import benchmark_description, metrics, product_chart_flags, run_info
 from .values import fmt
 
 
@@ -80,8 +80,10 @@ def _write_data(result: RunResult, directory: Path, keys: dict[str, dict[str, st
     labels = covariate_labels(result)
     scripts = {ENVELOPE_KEY: envelope_payload(result.envelope_importance, result.envelope_response, labels)}
     series = product_series(result)
+    flags = product_chart_flags(result)
     for name, key in keys["product"].items():
-        scripts[key] = _payload(result.importances, result.responses, name, series[name], "observation", labels)
+        scripts[key] = _payload(result.importances, result.responses, name, series[name], "observation", labels,
+                                flags.get(name))
     for name, key in keys["model"].items():
         scripts[key] = _payload(result.importances, result.responses, name, name, "model", labels)
     for name, key in keys["baseline"].items():
@@ -92,9 +94,9 @@ def _write_data(result: RunResult, directory: Path, keys: dict[str, dict[str, st
 
 
 def _payload(importances: pd.DataFrame, responses: pd.DataFrame, name: str, series: str, kind: str,
-             labels: dict[str, str]) -> dict[str, Any]:
+             labels: dict[str, str], flags: dict[str, str] | None = None) -> dict[str, Any]:
     return dataset_payload(series, kind, importances[importances["dataset"] == name],
-                           responses[responses["dataset"] == name], labels)
+                           responses[responses["dataset"] == name], labels, flags)
 
 
 def _write_model_files(result: RunResult, model: str, stem: str, directory: Path) -> dict[str, Any]:

@@ -195,8 +195,9 @@
     };
     var rows = markItems(entry.view, meta.marks.series).map(function (datum) {
       var value = formatNumber(datum[meta.value], 3), range = formatNumber(datum.low, 3) + "–" + formatNumber(datum.high, 3);
-      return { cells: [datum.series, driver(datum), value, range], focus: datum.series + "|" + datum[meta.key],
-               label: datum.series + ", " + driver(datum) + ": " + meta.value_title.toLowerCase() + " " + value +
+      var name = datum.series + (datum.flag ? " (flagged " + datum.flag + ")" : "");
+      return { cells: [name, driver(datum), value, range], focus: datum.series + "|" + datum[meta.key],
+               label: name + ", " + driver(datum) + ": " + meta.value_title.toLowerCase() + " " + value +
                       " (5–95 % range " + range + ")" };
     });
     markItems(entry.view, meta.marks.envelope).forEach(function (datum) {
@@ -313,7 +314,8 @@
   function scoreText(entry) {
     if (!entry) return "–";
     if (entry[1]) return "n/a";
-    return entry[0] === null ? "–" : entry[0].toFixed(2);
+    if (entry[0] === null) return "–";
+    return entry[0].toFixed(2) + (entry[2] ? " ≤null" : "");  /* capped at the null reference's score */
   }
 
   /* The class of a score change B - A: the rule of socbench.changes.change_status, with its
@@ -351,7 +353,7 @@
         var cell = row.insertCell();
         cell.className = "num";
         cell.textContent = scoreText(entry);
-        if (entry && entry[1]) cell.title = entry[1];
+        if (entry && (entry[1] || entry[2])) cell.title = entry[1] || entry[2];
       });
       var delta = row.insertCell();
       delta.className = "num";
