@@ -140,13 +140,18 @@ def correlation_distance(correlation: np.ndarray, weights: np.ndarray) -> float:
     return _weighted_mean((1.0 - np.asarray(correlation, float)) / 2.0, weights)
 
 
-def ratio_distance(ratio: np.ndarray, weights: np.ndarray) -> float:
-    """Weighted mean of ``1 - min(rho_j, 1/rho_j)``: the sensitivity distance from per-driver ratios (NaN counts 0)."""
+def ratio_terms(ratio: np.ndarray) -> np.ndarray:
+    """Per driver, ``1 - min(rho, 1/rho)``: the share of the amplitude missing or in excess (NaN counts 0)."""
     ratio = np.asarray(ratio, float)
     ratio = np.where(np.isfinite(ratio), ratio, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         closeness = np.where(ratio > 0, np.minimum(ratio, 1.0 / np.where(ratio > 0, ratio, 1.0)), 0.0)
-    return _weighted_mean(1.0 - closeness, weights)
+    return 1.0 - closeness
+
+
+def ratio_distance(ratio: np.ndarray, weights: np.ndarray) -> float:
+    """Weighted mean of :func:`ratio_terms`: the sensitivity distance from per-driver ratios."""
+    return _weighted_mean(ratio_terms(ratio), weights)
 
 
 def sensitivity_distance(model: np.ndarray, obs: np.ndarray, weights: np.ndarray) -> float:

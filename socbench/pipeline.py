@@ -83,7 +83,7 @@ def score_models(
 ) -> RunResult:
     """Emulate the models and score them against the reference's envelope.
 
-    With ``learner.match_observation_noise`` (the default), each model's
+    With ``learner.match_observation_noise``, each model's
     ln SOC gets the products' unexplained variance as white noise before it
     is emulated (:func:`socbench.tasks.observation_noise`). A model's
     bootstrap refits are part of its estimate (shares and curves are their

@@ -14,15 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socbench.config import DEFAULT_DISTANCE_MAX
+from socbench.metrics import ratio_terms
 from socbench.results import DRIVER_COLUMNS, RunResult
 from socbench.score import OPPOSITE_SIGN
 
 from .tables import assessment_lookup
 from .values import is_number, text, truthy
 
-#: |ln ratio| at which a driver's sensitivity distance is capped (the default ``scores.distance_max``).
-SENSITIVITY_CAP = DEFAULT_DISTANCE_MAX["sensitivity"]
 #: Below this amplitude ratio a model's response is nearly flat: the sign of its correlation with the
 #: observed curve is then noise, so the pages do not call it a response of the opposite sign.
 FLAT_RATIO = 0.1
@@ -68,21 +66,13 @@ def opposite_sign_text(row: Any) -> str:
     return f"{text(row.covariate)}: {shape_text(row)}"
 
 
-def sensitivity_term(ratio: np.ndarray) -> np.ndarray:
-    """``|ln ratio|`` capped at :data:`SENSITIVITY_CAP`, as scored: a flat model curve (ratio 0) is at the cap,
-    a driver whose observed curve is flat (ratio NaN) adds nothing (:func:`socbench.metrics.sensitivity_distance`)."""
-    with np.errstate(divide="ignore"):
-        log_ratio = np.abs(np.log(np.where(np.isfinite(ratio), ratio, 1.0)))
-    return np.minimum(log_ratio, SENSITIVITY_CAP)
-
-
 def model_drivers(result: RunResult, model: str) -> pd.DataFrame:
     """The judged drivers of ``model``, with the share each carries of its region's scored distances.
 
     Columns of :data:`socbench.results.DRIVER_COLUMNS` plus ``shape_distance``
     (the driver's term of ``response_distance``: normalised observed share x
     (1 - r) / 2), ``sensitivity_distance`` (its term of
-    ``sensitivity_distance``: normalised observed share x |ln ratio|, capped
+    ``sensitivity_distance``: normalised observed share x (1 - min(ratio, 1/ratio)),
     as scored), ``shape_scored`` and ``sensitivity_scored`` (False where the
     component is withheld for the model there).
     """
@@ -94,7 +84,7 @@ def model_drivers(result: RunResult, model: str) -> pd.DataFrame:
     total = weight.groupby(table["region"]).transform("sum")
     weight = (weight / total.where(total > 0)).fillna(0.0)
     table["shape_distance"] = weight * (1.0 - table["shape_correlation"].astype(float)) / 2.0
-    table["sensitivity_distance"] = weight * sensitivity_term(table["sensitivity_ratio"].astype(float).to_numpy())
+    table["sensitivity_distance"] = weight * ratio_terms(table["sensitivity_ratio"].astype(float).to_numpy())
     table["shape_scored"] = [(model, r, "response") not in withheld for r in table["region"]]
     table["sensitivity_scored"] = [(model, r, "sensitivity") not in withheld for r in table["region"]]
     return table
