@@ -136,6 +136,27 @@ _PRODUCTS = (
                        PRODUCT_BIAS["NCSCD-like"] * _MEAN_ONE, 0.5, lat_south=NCSCD_SOUTH),
 )
 
+#: What the world is built to reproduce (issue 14): emulator CV R^2 as ``emulators.csv`` reports it.
+TARGETS = {
+    "products_global_cv_r2": [0.3, 0.45],
+    "products_within_biome_cv_r2": [-0.6, 0.2],
+    "models_global_cv_r2": [0.85, 0.99],
+    "noise_model_global_cv_r2": "below learner.min_r2 (0.3)",
+}
+#: Calibration record: what ``socbench run benchmarks/real-like.yaml`` measured on this world for seed 0 at
+#: 2 degrees, with the pipeline of socbench commit 9fd587b (per-region emulators). Not recomputed.
+CALIBRATION = {
+    "command": "socbench synth W --world real-like && socbench run benchmarks/real-like.yaml --data-root W",
+    "pipeline_commit": "9fd587b",
+    "global_cv_r2": {"HWSD-like": 0.34, "Merged-like": 0.38, "RL-FAITHFUL": 0.97, "RL-FAITHFUL-R2": 0.98,
+                     "RL-FAITHFUL-R3": 0.97, "RL-STEEP2": 0.97, "RL-STEEP4": 0.98, "RL-MIRRORP": 0.97,
+                     "RL-DOUBLE": 0.97, "RL-WRONGDRIVER": 0.95, "RL-NOISE": -0.01},
+    "within_biome_cv_r2_range": {"HWSD-like": [-0.45, 0.03], "Merged-like": [-0.32, 0.19],
+                                 "NCSCD-like": [0.04, 0.15]},
+    "global_ale_range_rh": {"HWSD-like": 1.26, "Merged-like": 1.13, "RL-FAITHFUL": 0.91, "RL-STEEP2": 1.83,
+                            "RL-STEEP4": 3.97},
+}
+
 # --------------------------------------------------------------------------------------
 # The planted process
 # --------------------------------------------------------------------------------------
@@ -440,5 +461,7 @@ def make_reallike_world(outdir, seed: int = 0, resolution: float = 2.0, years: t
     manifest["stocks_pg"] = {"truth": manifest["truth"]["stock_pg"],
                              "products": {name: entry["stock_pg"] for name, entry in manifest["products"].items()},
                              "models": {name: entry["stock_pg"] for name, entry in manifest["models"].items()}}
+    manifest["targets"] = dict(TARGETS)
+    manifest["calibration"] = dict(CALIBRATION)
     synth._write_manifest(outdir, manifest)
     return manifest
