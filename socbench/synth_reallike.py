@@ -57,7 +57,8 @@ from pathlib import Path
 import numpy as np
 
 from . import synth
-from .regions import whittaker_class
+from .units import DAYS_PER_YEAR
+from .regions import WHITTAKER_BIOMES, whittaker_class
 
 __all__ = ["PLANTED_AMPLITUDES", "ROLES", "make_reallike_world", "reallike_ln_soc"]
 
@@ -326,8 +327,10 @@ def _write_observed_drivers(outdir: Path, seed: int, resolution: float) -> dict:
     observed = observed_drivers(seed, *fine.mesh())
     tas = synth._monthly(observed["temperature"], fine.lat, "temperature", 1) + 273.15
     precipitation = synth._observed_fields(seed, *coarse.mesh())["precipitation"]
-    pr = synth._monthly(precipitation, coarse.lat, "precipitation", 1) / 365.0
-    rh = np.where(fine_land, observed["rh"] * 1000.0 / 365.2425, 0.0)
+    # per-day values: MAP on the climatology's noleap calendar; Rh has no time axis, so it is read
+    # with the standard calendar's year
+    pr = synth._monthly(precipitation, coarse.lat, "precipitation", 1) / DAYS_PER_YEAR["noleap"]
+    rh = np.where(fine_land, observed["rh"] * 1000.0 / DAYS_PER_YEAR["standard"], 0.0)
     return {
         "temperature": _write_driver(
             outdir, seed, "obs/covariates/wfdei_like_tair.nc", fine, "Tair", np.where(fine_land[None], tas, np.nan),
@@ -382,7 +385,7 @@ def _describe_truth(seed: int) -> dict:
                                                         np.log(drivers["precipitation"]), w),
             "method": "area x land weighted Pearson of MAT, ln MAP, ln Rh",
         },
-        "stock_pg": synth._stock_pg(np.exp(reallike_ln_soc(**observed_drivers(seed, *grid.mesh()))), weights),
+        "stock_pg": synth._stock_pg(np.exp(ln_soc), w),
     }
 
 
@@ -397,14 +400,8 @@ def _between_share(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) 
 
 
 def _within_stds(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) -> dict:
-    from .regions import WHITTAKER_BIOMES
-
     return {WHITTAKER_BIOMES[int(code)]: synth._weighted_std(values[groups == code], weights[groups == code])
             for code in np.unique(groups) if code > 0 and (groups == code).sum() >= 100}
-
-
-def _sensitivity_ratios(role: Role) -> dict:
-    return {name: role.factors[name] for name in DRIVERS}
 
 
 # --------------------------------------------------------------------------------------
@@ -456,7 +453,7 @@ def make_reallike_world(outdir, seed: int = 0, resolution: float = 2.0, years: t
     manifest["models"] = {role.source_id: _write_model(outdir, seed, spec, role, years)
                           for spec, role in zip(specs, ROLES)}
     manifest["model_roles"] = {role.source_id: role.kind for role in ROLES}
-    manifest["sensitivity_ratios"] = {role.source_id: _sensitivity_ratios(role) for role in ROLES
+    manifest["sensitivity_ratios"] = {role.source_id: dict(role.factors) for role in ROLES
                                       if role.kind in ("faithful", "replicate", "steep", "mirror", "double")}
     manifest["stocks_pg"] = {"truth": manifest["truth"]["stock_pg"],
                              "products": {name: entry["stock_pg"] for name, entry in manifest["products"].items()},
