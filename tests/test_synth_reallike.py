@@ -235,3 +235,9 @@ def test_model_stocks(world, truth):
     observed = truth["stocks_pg"]["truth"]
     for name in ("RL-FAITHFUL", "RL-STEEP2", "RL-STEEP4", "RL-MIRRORP", "RL-WRONGDRIVER", "RL-NOISE"):
         assert stocks[name] == pytest.approx(observed, rel=0.06), name
+
+
+def test_model_and_product_counts_are_refused_for_the_real_like_world(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "w"), "--world", "real-like", "--models", "3"]) != 0
+    assert "--models and --products do not apply to --world real-like" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
