@@ -404,6 +404,15 @@ def _within_stds(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) ->
             for code in np.unique(groups) if code > 0 and (groups == code).sum() >= 100}
 
 
+def _write_product(outdir: Path, seed: int, spec, resolution: float, truth) -> dict:
+    """Write one product; its manifest entry states the nominal bias (the noise's mean divided out)."""
+    entry = synth._write_product(outdir, seed, spec, resolution, PRODUCT_NOISE, truth, PRODUCT_CLIP,
+                                 PRODUCT_NOISE_WAVENUMBERS)
+    entry.update(bias=PRODUCT_BIAS[spec.name], noise_mean_divided_out=1.0 / _MEAN_ONE,
+                 noise_wavenumbers=list(PRODUCT_NOISE_WAVENUMBERS), clip_kg_m2=list(PRODUCT_CLIP))
+    return entry
+
+
 # --------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------
@@ -445,9 +454,7 @@ def make_reallike_world(outdir, seed: int = 0, resolution: float = 2.0, years: t
         "canonical_units": dict(CANONICAL_UNITS),
         "truth": _describe_truth(seed),
         "covariates": _write_observed_drivers(outdir, seed, resolution),
-        "products": {spec.name: synth._write_product(outdir, seed, spec, resolution, PRODUCT_NOISE, truth,
-                                                     PRODUCT_CLIP, PRODUCT_NOISE_WAVENUMBERS)
-                     for spec in _PRODUCTS},
+        "products": {spec.name: _write_product(outdir, seed, spec, resolution, truth) for spec in _PRODUCTS},
     }
     specs = [_model_spec(index, role, resolution) for index, role in enumerate(ROLES)]
     manifest["models"] = {role.source_id: _write_model(outdir, seed, spec, role, years)

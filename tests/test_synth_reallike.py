@@ -166,6 +166,9 @@ def test_products_are_truth_plus_large_documented_noise(world, truth):
     noise = truth["products"]["HWSD-like"]["noise_std"]
     documented = np.hypot(noise["smooth"], noise["white"])
     assert abs(np.std(residual) - documented) < 0.12 * documented
+    # lognormal noise with its mean divided out: the product's stock is the truth's x the nominal bias
+    bias = truth["products"]["HWSD-like"]["bias"]
+    assert np.mean(residual) == pytest.approx(np.log(bias) - documented**2 / 2.0, abs=0.1)
     # the truth explains a minority of the product's variance globally ...
     share = np.var(product["planted"]) / np.var(product["ln_soc"])
     assert 0.15 < share < 0.45
