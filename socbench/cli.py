@@ -92,9 +92,19 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_synth(args) -> int:
-    from .synth import make_world
+    if args.world == "real-like":
+        from .synth_reallike import make_reallike_world
 
-    manifest = make_world(args.outdir, seed=args.seed, resolution=args.resolution, n_models=args.models, n_products=args.products)
+        if args.models is not None or args.products is not None:
+            raise SocbenchError("--models and --products do not apply to --world real-like (its models and "
+                                "products are fixed; docs/synthetic-world.md)")
+        manifest = make_reallike_world(args.outdir, seed=args.seed, resolution=args.resolution)
+    else:
+        from .synth import make_world
+
+        manifest = make_world(args.outdir, seed=args.seed, resolution=args.resolution,
+                              n_models=4 if args.models is None else args.models,
+                              n_products=4 if args.products is None else args.products)
     print(f"synthetic world written to {args.outdir} ({len(manifest.get('models', {}))} models, "
           f"{len(manifest.get('products', {}))} observation products); truth in {Path(args.outdir) / 'truth.json'}")
     return EXIT_OK
@@ -393,8 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("outdir")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--resolution", type=float, default=2.0, help="base resolution in degrees")
-    synth.add_argument("--models", type=int, default=4)
-    synth.add_argument("--products", type=int, default=4)
+    synth.add_argument("--models", type=int, help="number of models (default 4; default world only)")
+    synth.add_argument("--products", type=int, help="number of products (default 4; default world only)")
+    synth.add_argument("--world", choices=("default", "real-like"), default="default",
+                       help="default: the demo world; real-like: the conditions of real data (issue 14), "
+                            "with fixed models and products")
     synth.set_defaults(handler=_cmd_synth)
     _add_data_commands(commands)
     return parser

@@ -637,6 +637,9 @@ _CMIP_VARIABLES = {
     "npp": ("Lmon", "land", "net_primary_productivity_of_biomass_expressed_as_carbon",
             "Net Primary Production on Land as Carbon Mass Flux", "kg m-2 s-1",
             "area: mean where land time: mean", True),
+    "rh": ("Lmon", "land", "heterotrophic_respiration_carbon_flux",
+           "Total Heterotrophic Respiration on Land as Carbon Mass Flux", "kg m-2 s-1",
+           "area: mean where land time: mean", True),
     "sftlf": ("fx", "atmos", "land_area_fraction",
               "Percentage of the Grid Cell Occupied by Land (Including Lakes)", "%", "area: mean", False),
     "areacella": ("fx", "atmos", "cell_area", "Grid-Cell Area for Atmospheric Grid Variables", "m2",
@@ -785,7 +788,7 @@ def _to_model_units(variable: str, values: np.ndarray) -> np.ndarray:
     """Convert canonical units to CMIP units (noleap year of 365 days)."""
     if variable == "tas":
         return values + 273.15
-    if variable in ("pr", "npp"):
+    if variable in ("pr", "npp", "rh"):
         return values / SECONDS_PER_YEAR
     return values
 
@@ -944,17 +947,25 @@ def _outlier_ln_soc(seed: int, lat2, lon2) -> np.ndarray:
 
 
 def _product_soc(seed: int, spec: _ProductSpec, grid: _Grid, landfrac: np.ndarray,
-                 noise: tuple = (0.12, 0.12)) -> np.ndarray:
+                 noise: tuple = (0.12, 0.12), truth=None, clip: tuple = SOC_CLIP,
+                 wavenumbers: tuple = (2.0, 8.0)) -> np.ndarray:
     """A product's SOC (kg m-2): truth x bias x its own smooth and white noise; NaN off land.
 
-    ``noise`` gives the standard deviations (ln units) of the smooth and the white part.
+    ``noise`` gives the standard deviations (ln units) of the smooth and the white part;
+    ``truth`` (lat, lon) -> noise-free SOC replaces this world's truth (another world's process);
+    ``wavenumbers`` bound those of the smooth noise (see :func:`_smooth_field`).
     """
     lat2, lon2 = grid.mesh()
-    smooth = _smooth_field(seed, f"product:{spec.name}", lat2, lon2)
+    smooth = _smooth_field(seed, f"product:{spec.name}", lat2, lon2, wavenumbers)
     white = _rng(seed, f"product:{spec.name}:white").normal(size=grid.shape)
-    base = np.exp(_outlier_ln_soc(seed, lat2, lon2)) if spec.process == "outlier" else _truth_soc(seed, lat2, lon2)
+    if truth is not None:
+        base = truth(lat2, lon2)
+    elif spec.process == "outlier":
+        base = np.exp(_outlier_ln_soc(seed, lat2, lon2))
+    else:
+        base = _truth_soc(seed, lat2, lon2)
     soc = base * spec.bias * np.exp(noise[0] * smooth + noise[1] * white)
-    soc = np.clip(soc, *SOC_CLIP)
+    soc = np.clip(soc, *clip)
     return np.where((landfrac > 0) & (lat2 >= SOUTH_LIMIT), soc, np.nan)
 
 
@@ -965,11 +976,16 @@ def _obs_global_attrs(seed: int, title: str) -> dict:
 
 
 def _write_product(outdir: Path, seed: int, spec: _ProductSpec, resolution: float,
-                   noise: tuple = (0.12, 0.12)) -> dict:
-    """Write one observation SOC product; return its manifest entry."""
+                   noise: tuple = (0.12, 0.12), truth=None, clip: tuple = SOC_CLIP,
+                   wavenumbers: tuple = (2.0, 8.0)) -> dict:
+    """Write one observation SOC product; return its manifest entry.
+
+    ``truth``, ``clip`` and ``wavenumbers`` as in :func:`_product_soc` (for other worlds).
+    """
     grid = _product_grid(spec, resolution)
     landfrac = _land_fraction(grid)
-    soc = _product_soc(seed, spec, grid, landfrac, noise)
+    soc = _product_soc(seed, spec, grid, landfrac, noise, truth, clip, wavenumbers)
+    truth_soc = (truth or functools.partial(_truth_soc, seed))(*grid.mesh())
     attrs = {"standard_name": "soil_mass_content_of_carbon", "long_name": "Soil organic carbon stock, 0-100 cm",
              "units": spec.units}
     title = f"{spec.name}: synthetic soil organic carbon stock (0-1 m)"
@@ -980,7 +996,7 @@ def _write_product(outdir: Path, seed: int, spec: _ProductSpec, resolution: floa
             "value_per_kg_m2": spec.per_kg_m2,
             "resolution": resolution * spec.grid_factor, "coverage": spec.coverage,
             "grid": _grid_summary(grid), "stock_pg": _stock_pg(soc, _land_weights(grid, landfrac)),
-            "truth_stock_pg_on_coverage": _stock_pg(_truth_soc(seed, *grid.mesh()), _land_weights(grid, landfrac))}
+            "truth_stock_pg_on_coverage": _stock_pg(truth_soc, _land_weights(grid, landfrac))}
 
 
 def _write_covariates(outdir: Path, seed: int, grid: _Grid, landfrac: np.ndarray) -> dict:
