@@ -41,7 +41,7 @@ METRIC_MEANINGS = {
 
 #: Reason codes of withheld scores, with the sentence shown to readers.
 REASONS = {
-    "model_emulator_unreliable": "the model's emulator explains too little (CV R^2 below min_r2, or below half the products' median) to read its drivers",
+    "model_emulator_unreliable": "the model's emulator explains too little (CV R^2 below min_r2, or below min_r2_relative times the products' median) to read its drivers",
     "products_unreliable": "the observation products' emulators explain too little (median CV R^2 below min_r2)",
     "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves) lies within their spread",
     "no_observations": "no observation product covers this region",

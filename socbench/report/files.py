@@ -15,6 +15,7 @@ from socbench.results import (
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
     FAILURE_COLUMNS,
+    METRICS,
     NULL_COLUMNS,
     PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
@@ -25,7 +26,7 @@ from socbench.results import (
     RunResult,
 )
 
-from .tables import display_regions, metric_meaning, metrics, region_statuses
+from .tables import display_regions, metric_meaning, region_statuses
 from .values import int_or_none, is_number, jsonable, text, unique
 
 #: Column order of ``importances.csv``.
@@ -100,7 +101,7 @@ def cmec_bundle(result: RunResult) -> dict[str, Any]:
     regions = display_regions(result)
     info = {row.region: row for row in result.regions.reindex(columns=REGION_COLUMNS).itertuples(index=False)}
     statuses = region_statuses(result)
-    shown = unique(metrics(result) + list(result.scores["metric"]))
+    shown = unique(list(METRICS) + list(result.scores["metric"]))
     results: dict[str, dict[str, dict[str, float | None]]] = {}
     for row in result.scores.itertuples(index=False):
         value = float(row.value) if is_number(row.value) else None

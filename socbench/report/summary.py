@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from socbench.results import FAILURE_COLUMNS, RunResult
+from socbench.results import FAILURE_COLUMNS, METRICS, RunResult
 
 from .cells import WITHHELD_TEXT
-from .tables import assessment_lookup, display_regions, metrics, null_label, products_in_no_region, region_statuses
+from .tables import assessment_lookup, display_regions, null_label, products_in_no_region, region_statuses
 from .values import fmt, text
 
 _SUMMARY_COLUMNS = 6  # regions per block of the terminal summary
@@ -44,7 +44,7 @@ def summary_table(result: RunResult) -> str:
         for start in range(0, len(regions), _SUMMARY_COLUMNS):
             lines += _text_table(regions[start : start + _SUMMARY_COLUMNS], rows, lambda region: (region, "overall"))
         lines += ["", f"Component scores, {_shorten(regions[0], 40)}"]
-        lines += _text_table(metrics(result), rows, lambda metric: (regions[0], metric))
+        lines += _text_table(list(METRICS), rows, lambda metric: (regions[0], metric))
     else:
         lines += ["No scores."]
     lines += ["", *_notice_lines(result), *_skipped_lines(result), *_failure_lines(result.failures)]
