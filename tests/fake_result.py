@@ -18,26 +18,8 @@ import xarray as xr
 
 from socbench.score import NULL_REFERENCE
 
-from socbench.results import (
-    ASSESSMENT_COLUMNS,
-    CEILING_COLUMNS,
-    COMPONENTS,
-    EMULATOR_COLUMNS,
-    ENVELOPE_IMPORTANCE_COLUMNS,
-    ENVELOPE_RESPONSE_COLUMNS,
-    FAILURE_COLUMNS,
-    IMPORTANCE_COLUMNS,
-    METRICS,
-    NULL_COLUMNS,
-    PRODUCT_FLAG_COLUMNS,
-    REGION_COLUMNS,
-    RESPONSE_COLUMNS,
-    SCORE_COLUMNS,
-    SKIPPED_COLUMNS,
-    STOCK_COLUMNS,
-    RunResult,
-    empty_table,
-)
+from socbench import results
+from socbench.results import COMPONENTS, METRICS, RunResult, empty_table
 
 HOSTILE_MODEL = "<script>alert(1)</script>/../x"
 MODELS = ["CESM2", "IPSL-CM6A-LR", HOSTILE_MODEL]
@@ -118,7 +100,7 @@ def make_fake_result(
         envelope_response=_envelope_response(rng, regions, covariates),
         regions=_regions(regions, products),
         failures=(
-            pd.DataFrame([FAILURE], columns=FAILURE_COLUMNS) if with_failure else empty_table(FAILURE_COLUMNS)
+            pd.DataFrame([FAILURE], columns=results.FAILURE_COLUMNS) if with_failure else empty_table(results.FAILURE_COLUMNS)
         ),
         difference_maps={name: _difference_map(rng) for name in models},
         covariates=list(covariates),
@@ -137,10 +119,10 @@ def make_fake_result(
     result.assessments = _assessments(models, regions, withheld)
     result.nulls = _nulls(rng, regions)
     result.product_flags = pd.DataFrame(
-        [flag for flag in PRODUCT_FLAGS if flag[0] in products and flag[1] in regions], columns=PRODUCT_FLAG_COLUMNS)
+        [flag for flag in PRODUCT_FLAGS if flag[0] in products and flag[1] in regions], columns=results.PRODUCT_FLAG_COLUMNS)
     result.stocks = _stocks(rng, datasets, regions)
     result.skipped = pd.DataFrame([SKIPPED] if SKIPPED[0] in products and SKIPPED[2] in regions else [],
-                                  columns=SKIPPED_COLUMNS)
+                                  columns=results.SKIPPED_COLUMNS)
     if region_without_observations:
         _add_region_without_observations(result, region_without_observations)
     return result
@@ -160,30 +142,30 @@ def _assessments(models: list[str], regions: list[str], withheld: dict) -> pd.Da
     rows = [(model, region, metric, "withheld" if (model, region, metric) in withheld else "scored",
              withheld.get((model, region, metric), ""))
             for model, region, metric in itertools.product(models, regions, COMPONENTS)]
-    return pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS)
+    return pd.DataFrame(rows, columns=results.ASSESSMENT_COLUMNS)
 
 
 def _nulls(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
     rows = [(reference, region, metric, float(rng.uniform(0.0, 0.35)))
             for reference, region, metric in itertools.product(NULL_REFERENCES, regions, METRICS)]
-    return pd.DataFrame(rows, columns=NULL_COLUMNS)
+    return pd.DataFrame(rows, columns=results.NULL_COLUMNS)
 
 
 def _stocks(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
     rows = [(name, kind, region, float(rng.uniform(20, 1500)), float(rng.uniform(1e6, 1.3e8)))
             for (name, kind), region in itertools.product(datasets, regions)]
-    return pd.DataFrame(rows, columns=STOCK_COLUMNS)
+    return pd.DataFrame(rows, columns=results.STOCK_COLUMNS)
 
 
 def _add_region_without_observations(result: RunResult, region: str) -> None:
     """A region no product covers: listed with no products, every model's score withheld."""
     result.regions = pd.concat(
-        [result.regions, pd.DataFrame([(region, 120, 5.0e6, "ok", "")], columns=REGION_COLUMNS)], ignore_index=True)
+        [result.regions, pd.DataFrame([(region, 120, 5.0e6, "ok", "")], columns=results.REGION_COLUMNS)], ignore_index=True)
     rows = [(model, region, metric, np.nan) for model in result.models for metric in METRICS]
-    result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=SCORE_COLUMNS)], ignore_index=True)
+    result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=results.SCORE_COLUMNS)], ignore_index=True)
     withheld = pd.DataFrame([(model, region, metric, "withheld", "no_observations")
                              for model in result.models for metric in COMPONENTS],
-                            columns=ASSESSMENT_COLUMNS)
+                            columns=results.ASSESSMENT_COLUMNS)
     result.assessments = pd.concat([result.assessments, withheld], ignore_index=True)
 
 
@@ -205,7 +187,7 @@ def _scores(rng: np.random.Generator, models: list[str], regions: list[str], wit
         values["overall_components"] = float(len(finite))
         values["model_cv_r2"] = float(rng.uniform(0.3, 0.95))
         rows += [(model, region, metric, value) for metric, value in values.items()]
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    return pd.DataFrame(rows, columns=results.SCORE_COLUMNS)
 
 
 def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) -> pd.DataFrame:
@@ -213,7 +195,7 @@ def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) 
         (product, region, metric, float(rng.uniform(0.5, 1.0)))
         for product, region, metric in itertools.product(products, regions, METRICS)
     ]
-    table = pd.DataFrame(rows, columns=CEILING_COLUMNS)
+    table = pd.DataFrame(rows, columns=results.CEILING_COLUMNS)
     skipped = (table["product"] == SKIPPED[0]) & (table["region"] == SKIPPED[2])
     table.loc[skipped, "value"] = np.nan  # a product not emulated in a region has no ceiling there
     return table
@@ -226,7 +208,7 @@ def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], region
         if name == datasets[1][0] and region == regions[-1]:
             r2 = 0.12  # one poor emulator, flagged
         rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, 8.0, r2 >= 0.3))
-    return pd.DataFrame(rows, columns=EMULATOR_COLUMNS)
+    return pd.DataFrame(rows, columns=results.EMULATOR_COLUMNS)
 
 
 def _shares(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -241,7 +223,7 @@ def _importances(
         for covariate, share in zip(covariates, _shares(rng, len(covariates))):
             spread = float(rng.uniform(0.01, 0.08))
             rows.append((name, kind, region, covariate, share, max(share - spread, 0.0), share + spread))
-    return pd.DataFrame(rows, columns=IMPORTANCE_COLUMNS)
+    return pd.DataFrame(rows, columns=results.IMPORTANCE_COLUMNS)
 
 
 def _envelope_importance(rng: np.random.Generator, regions: list[str], covariates: list[str]) -> pd.DataFrame:
@@ -250,7 +232,7 @@ def _envelope_importance(rng: np.random.Generator, regions: list[str], covariate
         for covariate, share in zip(covariates, _shares(rng, len(covariates))):
             spread = float(rng.uniform(0.03, 0.15))
             rows.append((region, covariate, share, max(share - spread, 0.0), share + spread))
-    return pd.DataFrame(rows, columns=ENVELOPE_IMPORTANCE_COLUMNS)
+    return pd.DataFrame(rows, columns=results.ENVELOPE_IMPORTANCE_COLUMNS)
 
 
 def _curve(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -267,7 +249,7 @@ def _responses(
         x, y = _curve(rng)
         for point, (xi, yi) in enumerate(zip(x, y)):
             rows.append((name, kind, region, covariate, point, xi, yi, yi - 0.1, yi + 0.1))
-    return pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
+    return pd.DataFrame(rows, columns=results.RESPONSE_COLUMNS)
 
 
 def _envelope_response(rng: np.random.Generator, regions: list[str], covariates: list[str]) -> pd.DataFrame:
@@ -276,7 +258,7 @@ def _envelope_response(rng: np.random.Generator, regions: list[str], covariates:
         x, y = _curve(rng)
         for point, (xi, yi) in enumerate(zip(x, y)):
             rows.append((region, covariate, point, xi, yi, yi - 0.25, yi + 0.25))
-    return pd.DataFrame(rows, columns=ENVELOPE_RESPONSE_COLUMNS)
+    return pd.DataFrame(rows, columns=results.ENVELOPE_RESPONSE_COLUMNS)
 
 
 def _regions(regions: list[str], products: list[str]) -> pd.DataFrame:
@@ -285,7 +267,7 @@ def _regions(regions: list[str], products: list[str]) -> pd.DataFrame:
         n_cells = 1800 if region == "global" else 400 // (i + 1)
         status = "insufficient data" if region == "Tundra" else "ok"
         rows.append((region, n_cells, n_cells * 48_000.0, status, ",".join(products)))
-    return pd.DataFrame(rows, columns=REGION_COLUMNS)
+    return pd.DataFrame(rows, columns=results.REGION_COLUMNS)
 
 
 def _difference_map(rng: np.random.Generator) -> xr.DataArray:

@@ -7,7 +7,7 @@ import numpy as np
 from socbench.cache import TaskCache, task_key
 from socbench.pipeline import run
 
-from test_emulate_explain import make_task  # noqa: E402  (tests directory is on sys.path)
+from helpers import make_task  # noqa: E402  (tests directory is on sys.path)
 
 
 def test_store_load_round_trip(tmp_path):
@@ -84,8 +84,8 @@ def test_second_run_refits_only_the_changed_model(small_world, small_definition,
     np.testing.assert_array_equal(unchanged["value"].values, again["value"].values)
 
 
-def test_key_covers_library_versions_and_task_source(monkeypatch):
-    import hashlib
+def test_key_covers_library_versions_and_task_source(monkeypatch, tmp_path):
+    import shutil
     from importlib import metadata
     from pathlib import Path
 
@@ -95,12 +95,16 @@ def test_key_covers_library_versions_and_task_source(monkeypatch):
     assert fingerprint["numpy"] == metadata.version("numpy")
     assert fingerprint["scikit-learn"] == metadata.version("scikit-learn")
     assert fingerprint["shap"] == metadata.version("shap")
+    # a copy of the package's task modules has the same fingerprint; editing one of them changes it
     package = Path(cache_module.__file__).parent
-    digest = hashlib.sha256()
     for name in ("emulate.py", "explain.py", "registry.py", "cache.py"):
-        digest.update(name.encode())
-        digest.update((package / name).read_bytes())
-    assert fingerprint["source"] == digest.hexdigest()
+        shutil.copy(package / name, tmp_path / name)
+    monkeypatch.setattr(cache_module, "__file__", str(tmp_path / "cache.py"))
+    assert cache_module.code_fingerprint.__wrapped__() == fingerprint
+    with open(tmp_path / "explain.py", "a") as explain:
+        explain.write("# edited\n")
+    assert cache_module.code_fingerprint.__wrapped__()["source"] != fingerprint["source"]
+    monkeypatch.undo()
 
     task = make_task(n=300)
     before = task_key(task)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import make_task
 
 from socbench.emulate import (
     block_size_from_data,
@@ -14,24 +15,7 @@ from socbench.emulate import (
     weighted_r2,
 )
 from socbench.errors import DefinitionError
-from socbench.explain import EmulationTask, ale_curves, run_emulation
-
-
-def make_task(y_shift: float = 0.0, estimator: str = "gradient_boosting", explainer: str = "shap", n: int = 1500):
-    rng = np.random.default_rng(0)
-    lat = rng.uniform(-50, 70, n)
-    lon = rng.uniform(-180, 180, n)
-    X = rng.normal(size=(n, 4))
-    # planted: x0 strong and linear, x1 saturating, x2 weak, x3 irrelevant
-    y = 1.0 * X[:, 0] + 0.6 * np.tanh(X[:, 1]) + 0.2 * X[:, 2] + 0.05 * rng.normal(size=n)
-    grids = np.quantile(X, np.linspace(0.05, 0.95, 10), axis=0).T
-    return EmulationTask(
-        dataset="d", region="r", X=X, y=y + y_shift, weight=rng.uniform(0.5, 1.5, n), lat=lat, lon=lon,
-        grids=grids, estimator=estimator, params={} if estimator == "gam" else {"max_iter": 80},
-        explainer=explainer, response="ale", block_size=10.0, block_size_min=10.0, block_size_max=60.0,
-        block_range_factor=1.5, folds=3, bootstraps=2,
-        max_explain_cells=800, seed=7,
-    )
+from socbench.explain import ale_curves, run_emulation
 
 
 @pytest.mark.parametrize("estimator", ["gradient_boosting", "gam"])
@@ -105,8 +89,10 @@ def test_correlation_range_grows_with_the_size_of_the_features():
 def test_block_size_follows_the_range_within_its_limits():
     values, lat, lon = _field_on_sphere(3.0)
     rng = np.random.default_rng(2)
-    size = block_size_from_data(values, lat, lon, rng, 10.0, 60.0)
-    assert size == float(np.clip(np.ceil(2.0 * correlation_range(values, lat, lon, np.random.default_rng(2))), 10, 60))
+    large = block_size_from_data(values, lat, lon, rng, 10.0, 60.0)
+    small = block_size_from_data(*_field_on_sphere(14.0), rng, 10.0, 60.0)
+    assert 10.0 <= small < large <= 60.0  # larger features, larger blocks ...
+    assert large >= 50.0  # ... twice the range (>= 25 degrees for these features, see above)
     assert block_size_from_data(np.random.default_rng(3).normal(size=len(lat)), lat, lon, rng, 10.0, 60.0) == 10.0
     assert block_size_from_data(values, lat, lon, rng, 10.0, 20.0) == 20.0
 

@@ -193,11 +193,17 @@ def test_a_copy_of_a_product_scores_exactly_its_ceiling():
     explained, fields, products = _world(outlier=True)
     region = _region(explained, fields, products)
     region.explained["COPY"], region.fields["COPY"] = explained["B"], fields["B"]
-    result = score_region(region, ["COPY"], SETTINGS)
-    copy = {r["metric"]: r["value"] for r in result.scores}
+    # a model unlike B: other driver shares and curves, SOC 1.6 times B's
+    region.explained["OTHER"] = _explained([0.1, 0.2, 0.7], -BASE_CURVES)
+    region.fields["OTHER"] = fields["B"] * 1.6
+    result = score_region(region, ["COPY", "OTHER"], SETTINGS)
+    copy = {r["metric"]: r["value"] for r in result.scores if r["model"] == "COPY"}
+    other = {r["metric"]: r["value"] for r in result.scores if r["model"] == "OTHER"}
     ceiling = {r["metric"]: r["value"] for r in result.ceiling if r["product"] == "B"}
     for metric, value in copy.items():
         np.testing.assert_allclose(value, ceiling[metric], atol=1e-12, err_msg=metric)
+    for metric in ("overall", "importance", "response", "total_stock"):  # the scores tell the two apart
+        assert other[metric] < copy[metric] - 0.05, metric
 
 
 def test_an_unreliable_model_emulator_withholds_its_driver_scores():
