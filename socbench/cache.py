@@ -23,7 +23,6 @@ import json
 import os
 import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +30,7 @@ import numpy as np
 
 from . import __version__
 from .explain import EmulationResult, EmulationTask
+from .versions import library_versions
 
 _ARRAYS = ("shares", "curves", "boot_shares", "boot_curves")
 _SCALARS = ("n_cells", "cv_r2", "block_size", "fit_r2")
@@ -48,12 +48,7 @@ _TASK_MODULES = ("emulate.py", "explain.py", "registry.py", "cache.py")
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> dict[str, str]:
     """Versions of the numerical libraries and a hash of the task modules' source."""
-    versions = {}
-    for name in _LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
+    versions = library_versions(_LIBRARIES)
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for name in _TASK_MODULES:

@@ -31,7 +31,7 @@ from urllib.parse import urljoin
 import pandas as pd
 import xarray as xr
 
-from .discover import COLUMNS, _time_range
+from .discover import COLUMNS, time_range
 from .errors import InputDataError
 
 #: Columns a catalogue must have (CMIP6 facet names, or a CMIP5 alias below).
@@ -185,7 +185,7 @@ def read_catalog(path: Path) -> pd.DataFrame:
     for column in OPTIONAL:
         rows[column] = table[column].astype(str) if column in table.columns else ""
     paths = [_asset_location(path, p) for p in table[asset].astype(str)]
-    times = pd.DataFrame([_time_range(_asset_name(p)) for p in paths], index=rows.index,
+    times = pd.DataFrame([time_range(_asset_name(p)) for p in paths], index=rows.index,
                          columns=["time_range", "start", "end", "start_year", "end_year"])
     rows = pd.concat([rows, times], axis=1)
     rows["path"] = paths

@@ -1,4 +1,4 @@
-"""When a score change against a baseline is a regression: the one rule of the gate, the changes table and the scorecard."""
+"""Score changes against a baseline: the one regression rule of the gate, the changes table and the scorecard."""
 
 from __future__ import annotations
 

@@ -246,16 +246,6 @@ def markdown_summary(outcome: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _markdown_text(text) -> str:
-    """Untrusted text (names, reasons from input files) as inert Markdown: no HTML, links or emphasis."""
-    from html import escape as html_escape
-
-    text = html_escape(" ".join(str(text).split()), quote=False)
-    for char in "\\`*_[]|<>#!":
-        text = text.replace(char, "\\" + char)
-    return text
-
-
 def _markdown_table(table: pd.DataFrame) -> list[str]:
     lines = ["| model | region | component | baseline | new | change | status |", "|---|---|---|---:|---:|---:|---|"]
     for row in table.itertuples():

@@ -280,6 +280,15 @@ def _cmd_demo(args) -> int:
         return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args))
 
 
+def _definition_command(commands, name: str, help_text: str, out_help: str) -> argparse.ArgumentParser:
+    """A subcommand that runs a benchmark definition into ``--out``."""
+    parser = commands.add_parser(name, help=help_text)
+    parser.add_argument("definition", help="benchmark YAML file")
+    parser.add_argument("--out", required=True, help=out_help)
+    parser.add_argument("--data-root", help="override the definition's data_root")
+    return parser
+
+
 def _add_run_options(parser, workers_default: int) -> None:
     """Options shared by the commands that run a definition."""
     parser.add_argument("--workers", type=_positive_int, default=workers_default, help="worker processes")
@@ -356,10 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(demo, workers_default)
     demo.set_defaults(handler=_cmd_demo)
 
-    run = commands.add_parser("run", help="run a benchmark definition")
-    run.add_argument("definition", help="benchmark YAML file")
-    run.add_argument("--out", required=True, help="scorecard directory")
-    run.add_argument("--data-root", help="override the definition's data_root")
+    run = _definition_command(commands, "run", "run a benchmark definition", "scorecard directory")
     run.add_argument("--baseline", metavar="DIR_OR_SCORES_CSV",
                      help="an earlier scorecard directory or its scores.csv: show the change of every score")
     _add_run_options(run, workers_default)
@@ -367,10 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     reference = commands.add_parser("reference", help="reference bundles for `socbench check`")
     reference_commands = reference.add_subparsers(dest="reference_command", required=True)
-    build = reference_commands.add_parser("build", help="run a definition and store its observational envelope")
-    build.add_argument("definition", help="benchmark YAML file")
-    build.add_argument("--out", required=True, help="bundle directory, e.g. reference/NAME")
-    build.add_argument("--data-root", help="override the definition's data_root")
+    build = _definition_command(reference_commands, "build", "run a definition and store its observational envelope",
+                                "bundle directory, e.g. reference/NAME")
     _add_run_options(build, workers_default)
     build.set_defaults(handler=_cmd_reference_build)
 

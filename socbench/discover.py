@@ -200,7 +200,8 @@ def _walk(path: str, levels: list[str], where: dict, filters: dict):
         yield from _walk(sub, rest, {**where, level: name}, filters)
 
 
-def _time_range(name: str) -> dict:
+def time_range(name: str) -> dict:
+    """The time range of a CMIP file name (``..._185001-201412.nc``): its text, start, end and years; empty if none."""
     match = _TIME_RANGE.search(name)
     if not match:
         return {"time_range": "", "start": "", "end": "", "start_year": pd.NA, "end_year": pd.NA}
@@ -216,7 +217,7 @@ def _time_range(name: str) -> dict:
 
 def _row(facets: dict, name: str, path: str) -> dict:
     row = {key: facets.get(key, "") for key in COLUMNS[:12]}
-    row.update(_time_range(name))
+    row.update(time_range(name))
     row["path"] = Path(path)
     return row
 

@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -215,3 +216,31 @@ def replace_directory(staging: Path, target: Path) -> None:
         retired.unlink()
     else:
         shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextmanager
+def staged_directory(target: Path) -> Iterator[Path]:
+    """Yield a hidden sibling directory of ``target``; on success it replaces ``target``.
+
+    The directory is ``.{name}.tmp-<random>`` beside ``target``, readable by
+    everyone (a scorecard or a bundle is meant to be shared); an existing
+    ``target`` is swapped out only once the new one is complete
+    (:func:`replace_directory`). On any error the staging directory is removed
+    and an existing ``target`` is left untouched.
+
+    Raises
+    ------
+    NotADirectoryError
+        ``target`` exists and is not a directory.
+    """
+    if target.exists() and not target.is_dir():
+        raise NotADirectoryError(f"output {target} exists and is not a directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        staging.chmod(0o755)  # mkdtemp makes it private
+        yield staging
+        replace_directory(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -6,12 +6,12 @@ import hashlib
 import platform
 import sys
 from datetime import datetime, timezone
-from importlib import metadata
 
 from . import __version__
 from .catalog import is_zarr_store, store_fingerprint
 from .config import Definition
 from .prepare import Context, Prepared
+from .versions import library_versions
 
 _DEPENDENCIES = ("numpy", "pandas", "xarray", "scikit-learn", "shap", "statsmodels", "scipy", "cf-xarray", "pint", "netCDF4", "pydantic")
 
@@ -29,19 +29,13 @@ def file_sha256(path: str) -> str:
 
 def provenance(definition: Definition, context: Context, datasets: list[Prepared], workers: int, seconds: float) -> dict:
     """Versions, definition hash, input checksums and seeds of a run."""
-    versions = {}
-    for name in _DEPENDENCIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
     files = sorted(set(context.files) | {f for d in datasets for f in d.log.files})
     logs = list(context.read_log.values()) + [d.log for d in datasets]
     return {
         "socbench_version": __version__,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "dependencies": versions,
+        "dependencies": library_versions(_DEPENDENCIES),
         "run_date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "definition_name": definition.name,
         "definition_description": definition.description,

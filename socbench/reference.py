@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,7 @@ from . import __version__
 from .config import Definition
 from .errors import BundleError
 from .explain import EmulationResult
-from .outputs import claim_output, mark_output, replace_directory
+from .outputs import claim_output, mark_output, staged_directory
 from .pipeline import Reference
 from .prepare import Context, Prepared
 from .regrid import regridder
@@ -117,8 +115,7 @@ def save_reference(reference: Reference, baseline: RunResult, out: str | Path) -
 
 
 def _save_reference(reference: Reference, baseline: RunResult, out: Path) -> Path:
-    temporary = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with staged_directory(out) as temporary:
         mark_output(temporary)
         dataset = _reference_dataset(reference)
         encoding = {name: {"zlib": True, "complevel": 5} for name in dataset.data_vars}
@@ -137,11 +134,6 @@ def _save_reference(reference: Reference, baseline: RunResult, out: Path) -> Pat
             "files": {name: _sha256(temporary / name) for name in _FILES},
         }
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        temporary.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
-        replace_directory(temporary, out)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return out
 
 

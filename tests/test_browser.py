@@ -208,10 +208,12 @@ def test_model_page_region_picker_and_series_toggles_redraw_charts(page, scoreca
     before = chart.inner_html()
     page.select_option("#region-picker", "Tundra")
     page.wait_for_function("html => document.querySelectorAll('#detail .chart')[1].innerHTML !== html", arg=before)
+    assert chart.inner_html() != before
     paths = chart.locator("path").count()
     page.locator("input.series-toggle").nth(1).check()
     page.wait_for_function(
         "n => document.querySelectorAll('#detail .chart')[1].querySelectorAll('path').length > n", arg=paths)
+    assert chart.locator("path").count() > paths
 
 
 def test_chart_marks_show_their_value_on_hover(page, scorecards):

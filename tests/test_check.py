@@ -9,16 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import write_definition
+from helpers import member_dir
 
 from socbench.check import check, junit_xml, markdown_summary
 from socbench.cli import EXIT_FAILED, EXIT_OK, EXIT_REGRESSION, main
 from socbench.errors import BundleError
 from socbench.pipeline import run
 from socbench.reference import load_reference, save_reference
-
-
-def member_dir(world: Path, model: str) -> Path:
-    return next(world.glob(f"CMIP6/*/*/{model}/historical/r1i1p1f1"))
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +44,12 @@ def test_faithful_model_passes_against_itself(bundle, small_definition, small_wo
     both = outcome.comparison.dropna(subset=["baseline", "new"], how="all")
     np.testing.assert_allclose(both["new"].to_numpy(), both["baseline"].to_numpy(), atol=1e-9)  # NaN == NaN: withheld in both
     assert set(outcome.comparison["status"]) == {"pass"}
+    # ... and it is the faithful model's own row that it reproduces: the baseline tells the models apart
+    _, baseline, _ = load_reference(bundle, small_definition)
+    overall = baseline[(baseline["metric"] == "overall") & (baseline["region"] == "global")].set_index("model")["value"]
+    new = outcome.result.scores
+    now = new[(new["metric"] == "overall") & (new["region"] == "global")]["value"].item()
+    assert now == pytest.approx(overall["SYN-FAITHFUL"], abs=1e-9) and overall["SYN-FAITHFUL"] > overall["SYN-UNRELATED"] + 0.1
 
 
 def test_cli_gate_exit_codes_markdown_and_junit(bundle, definition_file, small_world, tmp_path):

@@ -25,10 +25,14 @@ def test_run_writes_a_complete_scorecard(tmp_path, small_world, small_definition
     assert {"overall", "importance", "response", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution"} <= set(scores.metric)
     assert "global" in set(scores.region)
     assert set(scores.model) == {"SYN-FAITHFUL", "SYN-TEMPNPP", "SYN-DOUBLE", "SYN-UNRELATED"}
+    overall = scores[(scores.metric == "overall") & (scores.region == "global")].set_index("model")["value"]
+    assert overall["SYN-FAITHFUL"] > overall["SYN-UNRELATED"]  # the planted truth, not just a table
     importances = pd.read_csv(out / "importances.csv")
     assert list(importances.columns[:6]) == ["dataset", "region", "covariate", "share", "share_low", "share_high"]
     bundle = json.loads((out / "scores.json").read_text())
     assert bundle["DIMENSIONS"]["json_structure"] == ["model", "region", "metric"]
+    for row in scores.dropna(subset=["value"]).itertuples():  # the CMEC bundle holds the same numbers
+        assert bundle["RESULTS"][row.model][row.region][row.metric] == pytest.approx(row.value, rel=1e-12)
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["definition_sha256"] and provenance["seeds"]["learner"] == small_definition.learner.seed
     assert any(path.endswith("clay.nc") for path in provenance["input_files"])

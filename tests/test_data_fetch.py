@@ -4,61 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import Server
 
 from socbench import data
 from socbench.cli import main
-
-
-class Server:
-    """A tiny HTTP file server with Range support, a log of requests and a broken path."""
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files = files
-        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
-        self.sent = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep the test output clean
-                pass
-
-            def do_GET(self):
-                path = self.path.lstrip("/")
-                server.requests.append((path, self.headers.get("Range")))
-                if path.startswith("broken/"):
-                    self.send_error(500, "Internal Server Error")
-                    return
-                if path not in server.files:
-                    self.send_error(404, "Not Found")
-                    return
-                body, start = server.files[path], 0
-                range_header = self.headers.get("Range")
-                if range_header:
-                    start = int(range_header.removeprefix("bytes=").split("-")[0])
-                    if start >= len(body):
-                        self.send_error(416, "Range Not Satisfiable")
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(len(body) - start))
-                self.end_headers()
-                self.wfile.write(body[start:])
-                server.sent += len(body) - start
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def downloads(self) -> list[str]:
-        return [path for path, _ in self.requests]
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from socbench.discover import ModelFiles, discover_models, find_drs_files, latest_versions, version_key
+from socbench.discover import discover_models, find_drs_files, latest_versions, version_key
 from socbench.errors import InputDataError
 
 WANTED = {"cSoil": "Emon", "tas": "Amon", "pr": "Amon"}
@@ -210,7 +210,8 @@ def test_models_without_the_target_are_skipped(tmp_path):
     cmip6(tmp_path, "OTHEREXP", "r1i1p1f1", "Emon", "cSoil", experiment="piControl")
     models = discover_models(tmp_path, "cmip6", "historical", WANTED, "cSoil")
     assert list(models) == ["LAND"]
-    assert isinstance(models["LAND"], ModelFiles)
+    assert set(models["LAND"].files) >= {"cSoil"} and all(p.name.startswith("cSoil_Emon_LAND_historical_")
+                                                         for p in models["LAND"].files["cSoil"])
 
 
 # ------------------------------------------------------------------ prefer, fx, grids, include/exclude

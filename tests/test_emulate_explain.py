@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import make_task, task_of
 
 from socbench.emulate import (
     block_folds,
@@ -15,31 +16,7 @@ from socbench.emulate import (
     weighted_r2,
 )
 from socbench.errors import DefinitionError
-from socbench.explain import EmulationTask, ale_curves, run_emulation
-
-
-def make_task(y_shift: float = 0.0, estimator: str = "gradient_boosting", explainer: str = "shap", n: int = 1500):
-    rng = np.random.default_rng(0)
-    lat = rng.uniform(-50, 70, n)
-    lon = rng.uniform(-180, 180, n)
-    X = rng.normal(size=(n, 4))
-    # planted: x0 strong and linear, x1 saturating, x2 weak, x3 irrelevant
-    y = 1.0 * X[:, 0] + 0.6 * np.tanh(X[:, 1]) + 0.2 * X[:, 2] + 0.05 * rng.normal(size=n)
-    return task_of(X, y + y_shift, rng.uniform(0.5, 1.5, n), lat, lon, estimator=estimator, explainer=explainer)
-
-
-def task_of(X, y, weight, lat, lon, regions=None, estimator="gradient_boosting", explainer="shap", bootstraps=2):
-    """A task on a table; ``regions`` maps names to cell masks (default: one region of all cells)."""
-    regions = regions or {"r": np.ones(len(y), bool)}
-    grids = np.stack([np.quantile(X[m], np.linspace(0.05, 0.95, 10), axis=0).T for m in regions.values()])
-    blocks = spatial_blocks(lat, lon, 10.0)
-    fold_of = block_folds(blocks, 3, 7)
-    return EmulationTask(
-        dataset="d", X=X, y=y, weight=weight, regions=tuple(regions), membership=np.stack(list(regions.values())),
-        grids=grids, folds=np.array([fold_of[b] for b in blocks]), blocks=blocks, block_size=10.0,
-        estimator=estimator, params={} if estimator == "gam" else {"max_iter": 80}, explainer=explainer,
-        response="ale", bootstraps=bootstraps, max_explain_cells=800, seed=7,
-    )
+from socbench.explain import ale_curves, run_emulation
 
 
 def run_one(task):
@@ -119,8 +96,10 @@ def test_correlation_range_grows_with_the_size_of_the_features():
 def test_block_size_follows_the_range_within_its_limits():
     values, lat, lon = _field_on_sphere(3.0)
     rng = np.random.default_rng(2)
-    size = block_size_from_data(values, lat, lon, rng, 10.0, 60.0)
-    assert size == float(np.clip(np.ceil(2.0 * correlation_range(values, lat, lon, np.random.default_rng(2))), 10, 60))
+    large = block_size_from_data(values, lat, lon, rng, 10.0, 60.0)
+    small = block_size_from_data(*_field_on_sphere(14.0), rng, 10.0, 60.0)
+    assert 10.0 <= small < large <= 60.0  # larger features, larger blocks ...
+    assert large >= 50.0  # ... twice the range (>= 25 degrees for these features, see above)
     assert block_size_from_data(np.random.default_rng(3).normal(size=len(lat)), lat, lon, rng, 10.0, 60.0) == 10.0
     assert block_size_from_data(values, lat, lon, rng, 10.0, 20.0) == 20.0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from helpers import member_dir
 
 from socbench.check import check
 from socbench.reference import load_reference
@@ -41,7 +42,7 @@ def test_shipped_bundle_matches_a_fresh_run(demo_definition, demo_result):
 
 
 def member(world, model):
-    return str(next(world.glob(f"CMIP6/*/*/{model}/historical/r1i1p1f1")))
+    return str(member_dir(world, model))
 
 
 def test_gate_on_the_shipped_bundle(demo_definition, demo_world):

@@ -37,6 +37,7 @@ from socbench.results import (
     SKIPPED_COLUMNS,
     STOCK_COLUMNS,
 )
+from socbench import results
 
 try:
     from fake_result import (
@@ -56,19 +57,19 @@ EXPECTED_FILES = [
     "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js",
 ]
 CSV_COLUMNS = {
-    "scores.csv": SCORE_COLUMNS,
-    "ceiling.csv": CEILING_COLUMNS,
+    "scores.csv": results.SCORE_COLUMNS,
+    "ceiling.csv": results.CEILING_COLUMNS,
     "importances.csv": ["dataset", "region", "covariate", "share", "share_low", "share_high", "kind"],
-    "responses.csv": RESPONSE_COLUMNS,
-    "emulators.csv": EMULATOR_COLUMNS,
-    "regions.csv": REGION_COLUMNS,
-    "failures.csv": FAILURE_COLUMNS,
-    "assessments.csv": ASSESSMENT_COLUMNS,
-    "nulls.csv": NULL_COLUMNS,
-    "product_flags.csv": PRODUCT_FLAG_COLUMNS,
-    "stocks.csv": STOCK_COLUMNS,
-    "skipped.csv": SKIPPED_COLUMNS,
-    "drivers.csv": DRIVER_COLUMNS,
+    "responses.csv": results.RESPONSE_COLUMNS,
+    "emulators.csv": results.EMULATOR_COLUMNS,
+    "regions.csv": results.REGION_COLUMNS,
+    "failures.csv": results.FAILURE_COLUMNS,
+    "assessments.csv": results.ASSESSMENT_COLUMNS,
+    "nulls.csv": results.NULL_COLUMNS,
+    "product_flags.csv": results.PRODUCT_FLAG_COLUMNS,
+    "stocks.csv": results.STOCK_COLUMNS,
+    "skipped.csv": results.SKIPPED_COLUMNS,
+    "drivers.csv": results.DRIVER_COLUMNS,
 }
 SAFE_NAME = re.compile(r"[A-Za-z0-9._-]+")
 NASTY_NAMES = [
@@ -214,7 +215,11 @@ def test_regions_in_display_order(index_html):
 
 
 def test_unreliable_emulator_flagged(index_html):
-    assert 'class="num unreliable"' in index_html
+    unreliable = make_fake_result().emulators.query("not reliable")
+    assert len(unreliable)
+    flagged = re.findall(r'<td class="num unreliable" title="([^"]*)"', index_html)
+    expected = {f"{html.escape(r.dataset)}, {html.escape(r.region)}" for r in unreliable.itertuples()}
+    assert {title.split(": CV")[0] for title in flagged} == expected
 
 
 def test_product_flags_and_unused_products_warned(tmp_path):
@@ -612,8 +617,13 @@ def test_comparison_page_offers_both_versions(baseline_out):
 
 
 def test_bare_scores_csv_baseline(out_dir, tmp_path):
-    report.write_report(make_fake_result(seed=5), tmp_path / "r", baseline=out_dir / "scores.csv")
-    assert (tmp_path / "r" / "changes.csv").is_file()
+    new = make_fake_result(seed=5)
+    report.write_report(new, tmp_path / "r", baseline=out_dir / "scores.csv")
+    changes = pd.read_csv(tmp_path / "r" / "changes.csv").set_index(["model", "region", "metric"])
+    old = pd.read_csv(out_dir / "scores.csv").set_index(["model", "region", "metric"])["value"]
+    now = new.scores.set_index(["model", "region", "metric"])["value"]
+    key = ("CESM2", "global", "overall")
+    assert changes.loc[key, "delta"] == pytest.approx(now[key] - old[key], abs=1e-9) and changes.loc[key, "delta"] != 0
 
 
 @pytest.mark.parametrize("content", ["model,region\nx,y\n", "\x00\x01binary"])
@@ -986,7 +996,7 @@ def test_real_result_renders_components_withheld_ceiling_and_null(real_report):
     assert ">null reference</th>" in references
     assert re.search(r'class="rests-on" aria-hidden="true">[0-6]/7<', index) or "/7<" not in index
     assert "<strong>HWSD-like</strong>: 1 cell(s)" in index
-    assert list(pd.read_csv(out / "skipped.csv").columns) == SKIPPED_COLUMNS
+    assert list(pd.read_csv(out / "skipped.csv").columns) == results.SKIPPED_COLUMNS
     assert "nan" not in report.summary_table(result).lower()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 import pytest
+from helpers import Server
 from ruamel.yaml import YAML
 
 from socbench import synth
@@ -25,8 +26,6 @@ from socbench.config import load_definition
 from socbench.data import benchmark_files, load_registry
 from socbench.regions import WHITTAKER_BIOMES, whittaker_class
 from socbench.resources import resource_dir
-
-from test_data_fetch import Server
 
 SHIPPED = sorted(p.stem for p in resource_dir("benchmarks").glob("*.yaml")
                  if p.stem != "demo" and not p.stem.startswith("registry"))  # registry-sources.yaml: the data sidecar
@@ -147,14 +146,19 @@ def write_hwsd_like(path: Path, rng) -> None:
     land = _land(LAT, LON)
     soc = np.where(land, _soc(rng), -999.0).astype("float32")
     soc[land & (rng.random(land.shape) < 0.03)] = 0.0  # 0: no data
+    _write_soilc(path, soc, {"long_name": "Soil Carbon in top 3 m", "missing_value": np.float32(-3.4e38),
+                             "min": 0.0, "max": float(soc.max()), "projection": "+proj=longlat +datum=WGS84 +no_defs"})
+
+
+def _write_soilc(path: Path, soc: np.ndarray, attributes: dict) -> None:
+    """A NETCDF3_CLASSIC file of ``soilc`` (Kg/m2, _FillValue -999) as HWSD and NCSCD ship it."""
     with netCDF4.Dataset(path, "w", format="NETCDF3_CLASSIC") as nc:
         _latlon(nc)
         variable = nc.createVariable("soilc", "f4", ("lat", "lon"), fill_value=-999.0)
         variable.set_auto_maskandscale(False)
         variable[:] = soc
-        variable.setncatts({"units": "Kg/m2", "long_name": "Soil Carbon in top 3 m", "missing_value": np.float32(-3.4e38),
-                            "time": 54788.0, "time_unit": "No. of days since 1850-1-1", "calendar": "gregorian",
-                            "min": 0.0, "max": float(soc.max()), "projection": "+proj=longlat +datum=WGS84 +no_defs"})
+        variable.setncatts({"units": "Kg/m2", **attributes, "time": 54788.0,
+                            "time_unit": "No. of days since 1850-1-1", "calendar": "gregorian"})
 
 
 def write_ncscd_like(path: Path, rng) -> None:
@@ -162,14 +166,8 @@ def write_ncscd_like(path: Path, rng) -> None:
     land = _land(LAT, LON)
     soc = np.where(land, _soc(rng, 1.5), -999.0).astype("float32")
     soc[land & (LAT[:, None] < 50)] = 0.0
-    with netCDF4.Dataset(path, "w", format="NETCDF3_CLASSIC") as nc:
-        _latlon(nc)
-        variable = nc.createVariable("soilc", "f4", ("lat", "lon"), fill_value=-999.0)
-        variable.set_auto_maskandscale(False)
-        variable[:] = soc
-        variable.setncatts({"units": "Kg/m2", "long_name": "Soil Carbon in top 1 m", "missing_value": np.float32(-1.0),
-                            "coordinates": "lon lat", "esri_pe_string": 'GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984"]]',
-                            "time": 54788.0, "time_unit": "No. of days since 1850-1-1", "calendar": "gregorian"})
+    _write_soilc(path, soc, {"long_name": "Soil Carbon in top 1 m", "missing_value": np.float32(-1.0),
+                             "coordinates": "lon lat", "esri_pe_string": 'GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984"]]'})
 
 
 def write_map(path: Path, variable: str, values: np.ndarray, units: str, lat=LAT, lon=LON) -> None:
@@ -324,7 +322,13 @@ def test_shipped_benchmark_runs_on_lookalike_files(name, served, cmip_world, tmp
 
     scores = pd.read_csv(out / "scores.csv")
     assert scores["model"].nunique() == 2
-    assert scores.loc[scores["metric"] == "overall", "value"].between(0, 1).all()
+    table = scores[scores["region"] == "global"].pivot(index="model", columns="metric", values="value")
+    weights = pd.Series(definition.scores.weights)
+    for model, row in table.iterrows():  # overall: the definition's weighted mean of the components it has
+        present = weights[row[weights.index].notna() & (weights > 0)]
+        expected = (row[present.index] * present).sum() / present.sum()
+        assert row["overall"] == pytest.approx(expected, abs=1e-9), model
+    assert table["overall"].nunique() == 2  # the two models are told apart
     regions = pd.read_csv(out / "regions.csv")
     biomes = set(regions["region"]) - {"global"}
     assert len(biomes) >= 2 and biomes <= set(WHITTAKER_BIOMES.values())  # named by the region file's 'names'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from helpers import member_dir
 
 from socbench.discover import ModelFiles
 from socbench.prepare import prepare_context, prepare_model
@@ -13,7 +14,7 @@ def test_litter_is_added_to_soil_carbon(small_world, small_definition, tmp_path)
     data = small_definition.model_dump()
     data["target"]["add"] = ["cLitter"]
     definition = type(small_definition).model_validate(data)
-    member = next(small_world.glob("CMIP6/*/*/SYN-FAITHFUL/historical/r1i1p1f1"))
+    member = member_dir(small_world, "SYN-FAITHFUL")
     files = {p.name.split("_")[0]: [p] for p in member.rglob("v20190308/*.nc")}
     litter = tmp_path / "cLitter_Lmon_SYN-FAITHFUL_historical_r1i1p1f1_gn_201001-201412.nc"
     with xr.open_dataset(files["cSoil"][0]) as ds:

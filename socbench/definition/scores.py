@@ -48,24 +48,25 @@ _METRIC_MAPS = {
 }
 
 
+def _metric_map_field(defaults: dict[str, float], description: str):
+    """A per-metric mapping of the scores section, defaulting to a copy of ``defaults``."""
+    return Field(default_factory=lambda: dict(defaults), description=description)
+
+
 class ScoreSpec(Strict):
     """Score weights and the constants of the score maps (docs/method.md)."""
 
-    weights: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_WEIGHTS),
-        description="Weight of each component in the overall score; components left out keep their default weight.",
+    weights: dict[str, float] = _metric_map_field(
+        DEFAULT_WEIGHTS, "Weight of each component in the overall score; components left out keep their default weight."
     )
-    delta_min: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_DELTA_MIN),
-        description="Floor of the obs-obs tolerance per graded metric (missing keys take their defaults).",
+    delta_min: dict[str, float] = _metric_map_field(
+        DEFAULT_DELTA_MIN, "Floor of the obs-obs tolerance per graded metric (missing keys take their defaults)."
     )
-    distance_max: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_DISTANCE_MAX),
-        description="Distance at which a graded score reaches 0 (missing keys take their defaults).",
+    distance_max: dict[str, float] = _metric_map_field(
+        DEFAULT_DISTANCE_MAX, "Distance at which a graded score reaches 0 (missing keys take their defaults)."
     )
-    power: dict[str, float] = Field(
-        default_factory=lambda: dict(DEFAULT_POWER),
-        description="Power of each graded score map (missing keys take their defaults).",
+    power: dict[str, float] = _metric_map_field(
+        DEFAULT_POWER, "Power of each graded score map (missing keys take their defaults)."
     )
     discrimination_factor: float = Field(
         1.5,

@@ -34,8 +34,7 @@ from .summary import summary_table
 from .tables import display_regions
 from .values import score_colours
 from .write import write_scorecard
-from .staging import staged_output_directory
-from ..outputs import claim_output, mark_output
+from ..outputs import claim_output, mark_output, staged_directory
 
 __all__ = [
     "write_report", "summary_table", "safe_filename", "page_names", "region_anchors", "display_regions",
@@ -71,7 +70,7 @@ def write_report(result: RunResult, out_dir: str | os.PathLike[str],
     """
     target = Path(os.path.abspath(out_dir))
     previous = load_baseline(baseline) if baseline is not None else None
-    with claim_output(target), staged_output_directory(target) as staging:
+    with claim_output(target), staged_directory(target) as staging:
         mark_output(staging)
         write_scorecard(result, staging, previous)
     return target / "index.html"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from socbench.results import RunResult
+from socbench.results import METRICS, RunResult
 
 from . import charts
 from .baseline import Baseline
 from .model_page import covariate_labels
 from .pagedata import ENVELOPE_KEY
-from .tables import CAPPED, assessment_lookup, display_regions, metric_title, metrics, ranked_models, reason_text
+from .tables import CAPPED, assessment_lookup, display_regions, metric_title, ranked_models, reason_text
 from .values import rounded
 
 BASELINE_SUFFIX = " (baseline)"
@@ -30,7 +30,7 @@ def comparison_context(result: RunResult, baseline: Baseline | None,
     """Everything ``compare.html`` shows."""
     models = ranked_models(result)
     regions = display_regions(result)
-    shown_metrics = metrics(result)
+    shown_metrics = list(METRICS)
     options = [{"value": m, "group": "This run"} for m in models]
     versions = [m for m in (baseline.models if baseline is not None else [])]
     options += [{"value": baseline_series(m), "group": f"Baseline ({baseline.label})"} for m in versions]

@@ -16,6 +16,7 @@ from socbench.results import (
     ENVELOPE_IMPORTANCE_COLUMNS,
     ENVELOPE_RESPONSE_COLUMNS,
     FAILURE_COLUMNS,
+    METRICS,
     NULL_COLUMNS,
     PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
@@ -26,36 +27,28 @@ from socbench.results import (
     RunResult,
 )
 
-from .tables import display_regions, metric_meaning, metrics, region_statuses
+from .tables import display_regions, metric_meaning, region_statuses
 from .values import int_or_none, is_number, jsonable, text, unique
 
 #: Column order of ``importances.csv``.
 IMPORTANCE_CSV_COLUMNS = ["dataset", "region", "covariate", "share", "share_low", "share_high", "kind"]
+#: The tables of a run written as ``<name>.csv``, in this order, with their columns.
+_CSV_COLUMNS = dict(
+    scores=SCORE_COLUMNS, ceiling=CEILING_COLUMNS, importances=IMPORTANCE_CSV_COLUMNS, responses=RESPONSE_COLUMNS,
+    envelope_importance=ENVELOPE_IMPORTANCE_COLUMNS, envelope_response=ENVELOPE_RESPONSE_COLUMNS,
+    emulators=EMULATOR_COLUMNS, drivers=DRIVER_COLUMNS, regions=REGION_COLUMNS, failures=FAILURE_COLUMNS,
+    assessments=ASSESSMENT_COLUMNS,
+    nulls=NULL_COLUMNS, product_flags=PRODUCT_FLAG_COLUMNS, stocks=STOCK_COLUMNS, skipped=SKIPPED_COLUMNS,
+)
 #: A spreadsheet evaluates a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_tables(result: RunResult, directory: Path) -> None:
     """The run's tidy tables as CSV files in ``directory``."""
-    tables = {
-        "scores.csv": (result.scores, SCORE_COLUMNS),
-        "ceiling.csv": (result.ceiling, CEILING_COLUMNS),
-        "importances.csv": (result.importances, IMPORTANCE_CSV_COLUMNS),
-        "responses.csv": (result.responses, RESPONSE_COLUMNS),
-        "envelope_importance.csv": (result.envelope_importance, ENVELOPE_IMPORTANCE_COLUMNS),
-        "envelope_response.csv": (result.envelope_response, ENVELOPE_RESPONSE_COLUMNS),
-        "emulators.csv": (result.emulators, EMULATOR_COLUMNS),
-        "drivers.csv": (result.drivers, DRIVER_COLUMNS),
-        "regions.csv": (_regions_with_status(result), REGION_COLUMNS),
-        "failures.csv": (result.failures, FAILURE_COLUMNS),
-        "assessments.csv": (result.assessments, ASSESSMENT_COLUMNS),
-        "nulls.csv": (result.nulls, NULL_COLUMNS),
-        "product_flags.csv": (result.product_flags, PRODUCT_FLAG_COLUMNS),
-        "stocks.csv": (result.stocks, STOCK_COLUMNS),
-        "skipped.csv": (result.skipped, SKIPPED_COLUMNS),
-    }
-    for file_name, (table, columns) in tables.items():
-        write_csv(table.reindex(columns=columns), directory / file_name)
+    for name, columns in _CSV_COLUMNS.items():
+        table = _regions_with_status(result) if name == "regions" else getattr(result, name)
+        write_csv(table.reindex(columns=columns), directory / f"{name}.csv")
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> None:
@@ -102,7 +95,7 @@ def cmec_bundle(result: RunResult) -> dict[str, Any]:
     regions = display_regions(result)
     info = {row.region: row for row in result.regions.reindex(columns=REGION_COLUMNS).itertuples(index=False)}
     statuses = region_statuses(result)
-    shown = unique(metrics(result) + list(result.scores["metric"]))
+    shown = unique(list(METRICS) + list(result.scores["metric"]))
     results: dict[str, dict[str, dict[str, float | None]]] = {}
     for row in result.scores.itertuples(index=False):
         value = float(row.value) if is_number(row.value) else None

@@ -10,6 +10,7 @@ import pandas as pd
 from socbench.results import (
     EMULATOR_COLUMNS,
     FAILURE_COLUMNS,
+    METRICS,
     PRODUCT_FLAG_COLUMNS,
     REGION_COLUMNS,
     SKIPPED_COLUMNS,
@@ -29,7 +30,6 @@ from .tables import (
     input_notes,
     metric_meaning,
     metric_title,
-    metrics,
     nonfinite_counts,
     null_label,
     products_in_no_region,
@@ -61,8 +61,8 @@ def index_context(result: RunResult, pages: dict[str, str], changes: pd.DataFram
         "input_notes": input_notes(result),
         "regions": [{"name": r, "status": statuses.get(r, "ok"), "flagged": statuses.get(r, "ok") != "ok"}
                     for r in regions],
-        "metrics": [{"key": m, "title": metric_title(m), "meaning": metric_meaning(m)} for m in metrics(result)],
-        "tables": [_score_table(result, metric, models, regions, context, links, anchors) for metric in metrics(result)],
+        "metrics": [{"key": m, "title": metric_title(m), "meaning": metric_meaning(m)} for m in list(METRICS)],
+        "tables": [_score_table(result, metric, models, regions, context, links, anchors) for metric in list(METRICS)],
         "palette": SCORE_PALETTE,
         "relative_palette": RELATIVE_PALETTE,
         "changes": _change_rows(changes, pages) if changes is not None else None,
@@ -157,13 +157,20 @@ def emulator_table(emulators: pd.DataFrame, regions: list[str]) -> dict[str, Any
     return {"regions": shown, "rows": rows}
 
 
+#: What an unreliable emulator means, by the kind of dataset it emulates.
+_UNRELIABLE = {
+    "model": "its driver scores are capped at the null reference's",
+    "observation": "left out of the envelope",
+}
+
+
 def _emulator_cell(dataset: str, region: str, row) -> dict[str, Any]:
     if row is None:
         return {"r2": MISSING_TEXT, "n": "", "block": "", "unreliable": False, "title": f"{dataset}, {region}: no emulator"}
     unreliable = not truthy(row.reliable)
     r2, n_cells = fmt(row.cv_r2), fmt_int(row.n_cells)
     block = fmt_int(row.cv_block_size) if is_number(row.cv_block_size) else ""
-    flag = " (unreliable: a product's emulator is left out of the envelope; a model's driver scores are capped at the null reference's)" if unreliable else ""
+    flag = f" (unreliable: {_UNRELIABLE[row.kind]})" if unreliable else ""
     blocks = f", CV blocks of {block}°" if block else ""
     return {"r2": r2, "n": n_cells, "block": block, "unreliable": unreliable,
             "title": f"{dataset}, {region}: CV R² {r2}, {n_cells} cells{blocks}{flag}"}

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from socbench.results import RunResult
+from socbench.results import METRICS, RunResult
 
 from . import charts, drivers
 from .cells import CellContext, change_row, column_values, score_cell
@@ -23,7 +23,6 @@ from .tables import (
     display_regions,
     metric_meaning,
     metric_title,
-    metrics,
     ranked_models,
     score_lookup,
     skipped_lookup,
@@ -63,7 +62,7 @@ def model_context(result: RunResult, model: str, pages: dict[str, str], data_key
         "stem": pages[model].removesuffix(".html"),
         "neighbours": _neighbours(result, model, pages),
         "scores": _score_rows(result, model, regions, anchors, changes),
-        "components": [{"key": m, "title": metric_title(m), "meaning": metric_meaning(m)} for m in metrics(result)],
+        "components": [{"key": m, "title": metric_title(m), "meaning": metric_meaning(m)} for m in list(METRICS)],
         "diagnostics": _diagnostic_rows(result, model, regions),
         "diagnostic_meanings": [(metric_title(d), metric_meaning(d)) for d in DIAGNOSTICS
                                 if (result.scores["metric"] == d).any()],
@@ -124,7 +123,7 @@ def _score_rows(result: RunResult, model: str, regions: list[str], anchors: dict
                           capped=assessment_lookup(result, CAPPED), notes=drivers.largest_sensitivity_notes(result))
     return [{"region": region, "anchor": anchors[region],
              "cells": [score_cell(context, model, region, metric, tip_id=f"tip-{i}-{j}")
-                       for j, metric in enumerate(metrics(result))]}
+                       for j, metric in enumerate(list(METRICS))]}
             for i, region in enumerate(regions)]
 
 

@@ -6,13 +6,12 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from socbench.results import FAILURE_COLUMNS, RunResult
+from socbench.results import FAILURE_COLUMNS, METRICS, RunResult
 
 from .cells import WITHHELD_TEXT
 from .tables import (
     assessment_lookup,
     display_regions,
-    metrics,
     null_label,
     products_in_no_region,
     reference_withheld,
@@ -53,7 +52,7 @@ def summary_table(result: RunResult) -> str:
         for start in range(0, len(regions), _SUMMARY_COLUMNS):
             lines += _text_table(regions[start : start + _SUMMARY_COLUMNS], rows, lambda region: (region, "overall"))
         lines += ["", f"Component scores, {_shorten(regions[0], 40)}"]
-        shown = metrics(result)
+        shown = list(METRICS)
         for start in range(0, len(shown), _METRIC_COLUMNS):
             lines += _text_table(shown[start : start + _METRIC_COLUMNS], rows, lambda metric: (regions[0], metric))
     else:

@@ -7,7 +7,6 @@ Titles, meanings and reason sentences of the metrics come from
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 import pandas as pd
 
@@ -115,16 +114,6 @@ def flag_text(flag: str) -> str:
 
 def metric_title(metric: str) -> str:
     return METRIC_TITLES.get(metric, metric.replace("_", " ").capitalize())
-
-
-def components(result: RunResult) -> list[str]:
-    """Score components in display order (:data:`socbench.results.COMPONENTS`)."""
-    return list(COMPONENTS)
-
-
-def metrics(result: RunResult) -> list[str]:
-    """``overall`` then the components."""
-    return ["overall", *components(result)]
 
 
 def display_regions(result: RunResult) -> list[str]:
@@ -279,13 +268,3 @@ def input_notes(result: RunResult) -> list[str]:
     """How the inputs were read, one line each (``provenance["input_notes"]``)."""
     notes = result.provenance.get("input_notes", [])
     return [text(note) for note in notes if text(note)] if isinstance(notes, list) else []
-
-
-def region_products(result: RunResult) -> dict[str, list[str]]:
-    return {row.region: [p.strip() for p in text(row.products).split(",") if p.strip()]
-            for row in result.regions.reindex(columns=REGION_COLUMNS).itertuples(index=False)}
-
-
-def lookup_value(lookup: dict, *key: Any) -> float | None:
-    value = lookup.get(tuple(key))
-    return float(value) if is_number(value) else None

@@ -9,20 +9,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import to_hex, to_rgb
 
 MISSING_TEXT = "–"
 
-# viridis sampled at 11 fixed stops: perceptually uniform and colour-blind safe.
-SCORE_PALETTE = (
-    "#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
-    "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725",
-)
+#: Absolute scale of scores: viridis, perceptually uniform and colour-blind safe.
+SCORE_COLORMAP = colormaps["viridis"]
 #: Diverging purple-orange (ColorBrewer PuOr, colour-blind safe) for scores relative to the other
 #: models of a column: purple below their mean, orange above.
-RELATIVE_PALETTE = (
-    "#2d004b", "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7",
-    "#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08",
-)
+RELATIVE_COLORMAP = colormaps["PuOr_r"]
+#: Legend stops of both scales.
+SCORE_PALETTE = tuple(to_hex(c) for c in SCORE_COLORMAP(np.linspace(0.0, 1.0, 11)))
+RELATIVE_PALETTE = tuple(to_hex(c) for c in RELATIVE_COLORMAP(np.linspace(0.0, 1.0, 11)))
 MISSING_COLOURS = ("#d9d9d9", "#1f2328")
 #: A relative colour spans +-2 standard deviations of the column.
 RELATIVE_SPAN = 2.0
@@ -116,7 +115,7 @@ def score_colours(value: float | None) -> tuple[str, str]:
     """
     if not is_number(value):
         return MISSING_COLOURS
-    return _palette_colours(SCORE_PALETTE, min(max(float(value), 0.0), 1.0))
+    return _colormap_colours(SCORE_COLORMAP, min(max(float(value), 0.0), 1.0))
 
 
 def relative_colours(value: float | None, column: Sequence[float]) -> tuple[str, str]:
@@ -132,21 +131,17 @@ def relative_colours(value: float | None, column: Sequence[float]) -> tuple[str,
     spread = finite.std() if finite.size > 1 else 0.0
     z = 0.0 if spread <= 0 else (float(value) - finite.mean()) / spread
     position = (min(max(z, -RELATIVE_SPAN), RELATIVE_SPAN) + RELATIVE_SPAN) / (2 * RELATIVE_SPAN)
-    return _palette_colours(RELATIVE_PALETTE, position)
+    return _colormap_colours(RELATIVE_COLORMAP, position)
 
 
-def _palette_colours(palette: Sequence[str], position: float) -> tuple[str, str]:
-    scaled = position * (len(palette) - 1)
-    lower = int(math.floor(scaled))
-    upper = min(lower + 1, len(palette) - 1)
-    rgb = _mix(_hex_to_rgb(palette[lower]), _hex_to_rgb(palette[upper]), scaled - lower)
-    background = "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
-    return background, contrasting_text(rgb)
+def _colormap_colours(colormap, position: float) -> tuple[str, str]:
+    rgb = to_rgb(colormap(position))
+    return to_hex(rgb), contrasting_text(rgb)
 
 
 def contrast_ratio(first: str, second: str) -> float:
     """WCAG 2 contrast ratio of two ``#rrggbb`` colours."""
-    lighter, darker = sorted((_luminance(_hex_to_rgb(first)), _luminance(_hex_to_rgb(second))), reverse=True)
+    lighter, darker = sorted((_luminance(to_rgb(first)), _luminance(to_rgb(second))), reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
 
 
@@ -160,11 +155,3 @@ def _luminance(rgb: tuple[float, ...]) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
     return 0.2126 * linear(rgb[0]) + 0.7152 * linear(rgb[1]) + 0.0722 * linear(rgb[2])
-
-
-def _hex_to_rgb(colour: str) -> tuple[float, float, float]:
-    return tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
-
-
-def _mix(a: tuple[float, ...], b: tuple[float, ...], weight: float) -> tuple[float, ...]:
-    return tuple(x + (y - x) * weight for x, y in zip(a, b))

@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from socbench.changes import TOLERANCE
-from socbench.results import RESPONSE_COLUMNS, RunResult
+from socbench.results import METRICS, RESPONSE_COLUMNS, RunResult
 
 from .baseline import Baseline, score_changes
 from .comparison_page import baseline_series, comparison_context
@@ -19,7 +19,7 @@ from .model_page import covariate_labels, model_context, product_series
 from .names import page_names, unique_stems
 from .pagedata import ENVELOPE_KEY, data_script, dataset_payload, envelope_payload
 from .render import render, write_assets
-from .tables import benchmark_description, metrics, product_chart_flags, run_info
+from .tables import benchmark_description, product_chart_flags, run_info
 from .values import fmt
 
 
@@ -27,7 +27,7 @@ def write_scorecard(result: RunResult, directory: Path, baseline: Baseline | Non
     """Pages, assets, chart data and tables of ``result`` in ``directory`` (which exists and is empty)."""
     pages = page_names(result.models)
     keys = data_keys(result, baseline)
-    changes = score_changes(result.scores, baseline, metrics(result)) if baseline is not None else None
+    changes = score_changes(result.scores, baseline, list(METRICS)) if baseline is not None else None
     has_compare = len(result.models) > 1 or (baseline is not None and bool(result.models))
     common = {"name": result.name, "status": result.status, "run": run_info(result),
               "description": benchmark_description(result), "has_compare": has_compare,
