@@ -225,9 +225,15 @@ def score_against(
             prepared.append(prepare_model(reference.context, model))
         except SocbenchError as exc:
             failures.append({"dataset": model.name, "kind": "model", "reason": str(exc)})
-    return score_models(
+    result = score_models(
         reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures, bootstraps=bootstraps
     )
+    result.provenance = {  # what scores.json needs to name each model's CMIP facets
+        **result.provenance,
+        "target_variable": reference.context.definition.target.variable,
+        "model_files": {model.name: list(model.files) for model in prepared},
+    }
+    return result
 
 
 def _fmt(value: float) -> str:

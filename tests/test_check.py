@@ -57,6 +57,9 @@ def test_cli_gate_exit_codes_markdown_and_junit(bundle, definition_file, small_w
                  "--out", str(out), "--quiet", "--no-cache"])
     assert code == EXIT_OK
     assert (out / "index.html").is_file() and "passed" in (out / "summary.md").read_text()
+    dimensions = json.loads((out / "scores.json").read_text())["DIMENSIONS"]  # the model's CMIP facets, named
+    assert [list(dimensions[f]) for f in ("source_id", "experiment_id", "member_id", "grid_label")] == [
+        ["SYN-FAITHFUL"], ["historical"], ["r1i1p1f1"], ["gn"]]
 
     out = tmp_path / "bad"
     code = main(["check", str(definition_file), "--reference", str(bundle), "--model", f"NEW={tempnpp}",

@@ -154,7 +154,7 @@ class SocDrivers(Diagnostic):
         if result.scores.empty:
             reasons = "; ".join(str(r) for r in result.failures["reason"]) or "no score was computed"
             raise SocbenchError(f"{facets.source_id} {facets.member_id}: not scored: {reasons}")
-        result.provenance = _provenance(self.benchmark, bundle, files)
+        result.provenance.update(_provenance(self.benchmark, bundle))
         write_report(result, definition.to_output_path(SCORECARD_DIR))
 
     def build_execution_result(self, definition: ExecutionDefinition) -> ExecutionResult:
@@ -172,7 +172,7 @@ class SocDrivers(Diagnostic):
         return ExecutionResult.build_from_output_bundle(definition, cmec_output_bundle=outputs, cmec_metric_bundle=metrics)
 
 
-def _provenance(benchmark: Definition, bundle: Path, files: ModelFiles) -> dict[str, Any]:
+def _provenance(benchmark: Definition, bundle: Path) -> dict[str, Any]:
     from socbench import __version__
 
     manifest = json.loads((bundle / bundles.MANIFEST).read_text())
@@ -183,6 +183,4 @@ def _provenance(benchmark: Definition, bundle: Path, files: ModelFiles) -> dict[
         "bundle": bundle.name,
         "bundle_socbench_version": manifest.get("socbench_version"),
         "bundle_files": manifest.get("files", {}),
-        "target_variable": benchmark.target.variable,
-        "model_files": {files.name: [str(p) for paths in files.files.values() for p in paths]},
     }
