@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -99,10 +100,11 @@ def mirror(socbench_run, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def registry_file(mirror, tmp_path_factory) -> Path:
-    from socbench.ref.bundles import registry_text
-
+    """The mirror's registry, as ``socbench reference registry`` prints it."""
+    done = subprocess.run([sys.executable, "-m", "socbench.cli", "reference", "registry", str(mirror / BUNDLE)],
+                          capture_output=True, text=True, check=True)
     path = tmp_path_factory.mktemp("registry") / "registry.txt"
-    path.write_text(registry_text(mirror / BUNDLE))
+    path.write_text(done.stdout)
     return path
 
 

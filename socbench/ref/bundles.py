@@ -16,7 +16,7 @@ the REF starts):
     The bundle's name in the registry (default: the definition's ``name``).
 ``SOCBENCH_REF_REGISTRY``
     A pooch registry file, ``<bundle>/<file> sha256:<hash>`` per line (as
-    :func:`registry_text` writes). Default: the bundles shipped with socbench.
+    ``socbench reference registry BUNDLE`` prints). Default: the bundles shipped with socbench.
 ``SOCBENCH_REF_BUNDLE_URL``
     Base URL of a mirror holding ``<bundle>/<file>`` (``https://``, ``http://``
     or ``file://``). Default: the bundles shipped with socbench.
@@ -25,7 +25,6 @@ the REF starts):
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 from pathlib import Path
@@ -36,6 +35,7 @@ from climate_ref_core.data import resolve_cache_dir
 
 from socbench.config import Definition, load_definition
 from socbench.errors import SocbenchError
+from socbench.reference import registry_lines
 from socbench.resources import benchmark_path, resource_dir
 
 BENCHMARK_ENV = "SOCBENCH_REF_BENCHMARK"
@@ -66,18 +66,9 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def registry_text(bundle: Path, name: str | None = None) -> str:
-    """Registry lines of a bundle directory: its manifest and every file the manifest lists."""
-    name = name or bundle.name
-    manifest = json.loads((bundle / MANIFEST).read_text())
-    lines = [f"{name}/{MANIFEST} sha256:{_sha256(bundle / MANIFEST)}"]
-    lines += [f"{name}/{file} sha256:{digest}" for file, digest in sorted(manifest["files"].items())]
-    return "\n".join(lines) + "\n"
-
-
 def _shipped_registry() -> str:
     shipped = resource_dir("reference")
-    return "".join(registry_text(d) for d in sorted(shipped.iterdir()) if (d / MANIFEST).is_file())
+    return "".join(registry_lines(d) for d in sorted(shipped.iterdir()) if (d / MANIFEST).is_file())
 
 
 def registry() -> pooch.Pooch:
