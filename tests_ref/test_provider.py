@@ -225,3 +225,18 @@ def test_model_missing_a_covariate_is_not_executed_and_says_why(diagnostic, worl
         logger.remove(sink)
     assert kept.empty and len(complete) == len(catalogue(world, MODEL))
     assert len(messages) == 1 and NO_NPP in messages[0] and "no npp (covariate npp)" in messages[0]
+
+
+def test_without_configuration_the_shipped_demo_bundle_is_set_up(monkeypatch, tmp_path):
+    from socbench.resources import resource_dir
+
+    for name in ("SOCBENCH_REF_BENCHMARK", "SOCBENCH_REF_BUNDLE", "SOCBENCH_REF_REGISTRY", "SOCBENCH_REF_BUNDLE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REF_DATASET_CACHE_DIR", str(tmp_path))
+    assert bundles.bundle_name() == "demo"
+    cached = bundles.fetch_bundle()
+    shipped = resource_dir("reference") / "demo"
+    assert cached == tmp_path / "socbench" / "demo"
+    assert sorted(p.name for p in cached.iterdir()) == sorted(p.name for p in shipped.iterdir())
+    assert (cached / "manifest.json").read_bytes() == (shipped / "manifest.json").read_bytes()
+    assert bundles.cached_bundle() == cached
