@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import math
 import re
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -24,7 +25,7 @@ from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import ModelFiles
 from .execute import worker_pool
-from .pipeline import score_models
+from .pipeline import Reference, score_models
 from .prepare import prepare_model
 from .progress import Progress, silent
 from .reference import load_reference
@@ -193,18 +194,48 @@ def _check(
         baseline = same[0]
     if baseline not in known:
         raise SocbenchError(f"baseline model {baseline!r} not in the baseline scores (known: {', '.join(known)})")
-    prepared, failures = [], []
+    files, failures = [], []
     for name, pattern in models.items():
-        progress(f"reading model {name}")
         try:
-            prepared.append(prepare_model(reference.context, model_files_from_path(name, pattern)))
+            files.append(model_files_from_path(name, pattern))
         except SocbenchError as exc:
             failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
+    result = score_against(reference, files, workers, progress, cache, bootstraps, failures)
+    comparison = compare(result.scores, previous, baseline, tolerance, list(models))
+    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
+
+
+def score_against(
+    reference: Reference,
+    models: list[ModelFiles],
+    workers: int | Executor = 1,
+    progress: Progress = silent,
+    cache=None,
+    bootstraps: int | None = None,
+    failures: list[dict] | None = None,
+) -> RunResult:
+    """Read models and score them against a stored envelope (:func:`socbench.reference.load_reference`).
+
+    A model that cannot be read is a failure of the result, with the reason,
+    appended to ``failures``; the others are scored.
+    """
+    failures = list(failures or [])
+    prepared = []
+    for model in models:
+        progress(f"reading model {model.name}")
+        try:
+            prepared.append(prepare_model(reference.context, model))
+        except SocbenchError as exc:
+            failures.append({"dataset": model.name, "kind": "model", "reason": str(exc)})
     result = score_models(
         reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures, bootstraps=bootstraps
     )
-    comparison = compare(result.scores, previous, baseline, tolerance, list(models))
-    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
+    result.provenance = {  # what scores.json needs to name each model's CMIP facets
+        **result.provenance,
+        "target_variable": reference.context.definition.target.variable,
+        "model_files": {model.name: list(model.log.files) for model in prepared},
+    }
+    return result
 
 
 def _fmt(value: float) -> str:

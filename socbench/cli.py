@@ -193,6 +193,13 @@ def _cmd_reference_build(args) -> int:
     return _exit_code(result)
 
 
+def _cmd_reference_registry(args) -> int:
+    from .reference import registry_lines
+
+    print(registry_lines(args.bundle, args.name), end="")
+    return EXIT_OK
+
+
 def _parse_models(pairs: list[str]) -> dict[str, str]:
     models = {}
     for pair in pairs:
@@ -377,6 +384,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 "bundle directory, e.g. reference/NAME")
     _add_run_options(build, workers_default)
     build.set_defaults(handler=_cmd_reference_build)
+    registry = reference_commands.add_parser(
+        "registry", help="print a bundle's registry lines (`<name>/<file> sha256:<hash>`) for a mirror")
+    registry.add_argument("bundle", help="bundle directory")
+    registry.add_argument("--name", help="the bundle's name in the registry (default: the directory's name)")
+    registry.set_defaults(handler=_cmd_reference_registry)
 
     check = commands.add_parser("check", help="CI gate: score a new model version against a reference bundle")
     check.add_argument("definition", help="benchmark YAML file the bundle was built with")

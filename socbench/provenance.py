@@ -50,6 +50,8 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "workers": workers if isinstance(workers, int) else type(workers).__name__,
         "elapsed_seconds": round(seconds, 2),
         "input_files": {f: file_sha256(f) for f in files},
+        "target_variable": definition.target.variable,
+        "model_files": {d.name: list(d.log.files) for d in datasets if d.kind == "model"},
         "nonfinite_cells": {d.name: d.nonfinite_cells for d in logs},
         "climatology_inputs": {f"{d.name}/{v}": period for d in logs for v, period in d.climatologies.items()},
         "input_notes": [note for d in logs for note in d.notes],

@@ -156,6 +156,25 @@ def _read_manifest(bundle: Path) -> dict:
     return manifest
 
 
+def registry_lines(bundle: str | Path, name: str | None = None) -> str:
+    """A pooch registry of a verified bundle: ``<name>/<file> sha256:<hash>``, the manifest first.
+
+    What a mirror of the bundle publishes, so that the climate-ref provider
+    (``SOCBENCH_REF_REGISTRY``) downloads it hash-checked.
+
+    Raises
+    ------
+    BundleError
+        If the bundle is missing, truncated or corrupt.
+    """
+    bundle = Path(bundle)
+    manifest = _read_manifest(bundle)
+    name = name or bundle.resolve().name
+    lines = [f"{name}/manifest.json sha256:{_sha256(bundle / 'manifest.json')}"]
+    lines += [f"{name}/{file} sha256:{manifest['files'][file]}" for file in _FILES]
+    return "\n".join(lines) + "\n"
+
+
 def _check_definition(manifest: dict, definition: Definition, bundle: Path) -> None:
     built = manifest.get("definition_sections", {})
     differing = [s for s, h in _section_hashes(definition).items() if built.get(s) != h]

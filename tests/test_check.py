@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -60,6 +61,9 @@ def test_cli_gate_exit_codes_markdown_and_junit(bundle, definition_file, small_w
                  "--out", str(out), "--quiet", "--no-cache"])
     assert code == EXIT_OK
     assert (out / "index.html").is_file() and "passed" in (out / "summary.md").read_text()
+    dimensions = json.loads((out / "scores.json").read_text())["DIMENSIONS"]  # the model's CMIP facets, named
+    assert [list(dimensions[f]) for f in ("source_id", "experiment_id", "member_id", "grid_label")] == [
+        ["SYN-FAITHFUL"], ["historical"], ["r1i1p1f1"], ["gn"]]
 
     out = tmp_path / "bad"
     code = main(["check", str(definition_file), "--reference", str(bundle), "--model", f"NEW={tempnpp}",
@@ -162,3 +166,21 @@ def test_markdown_summary_neutralises_untrusted_reasons():
     text = markdown_summary(outcome)
     assert "<img" not in text and "[link](http" not in text
     assert "&lt;img" in text and "\\[link\\]" in text and "\\|" in text and "\\*x\\*" in text
+
+
+def test_reference_registry_lists_every_file_with_its_sha256(bundle, tmp_path, capsys):
+    import hashlib
+
+    assert main(["reference", "registry", str(bundle), "--name", "mine"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    files = ["manifest.json", "reference.nc", "regions.csv", "baseline_scores.csv", "ceiling.csv"]
+    assert [line.split()[0] for line in lines] == [f"mine/{name}" for name in files]
+    for line, name in zip(lines, files):
+        assert line.split()[1] == "sha256:" + hashlib.sha256((bundle / name).read_bytes()).hexdigest()
+    broken = tmp_path / "broken"
+    shutil.copytree(bundle, broken)
+    with (broken / "ceiling.csv").open("a") as handle:
+        handle.write("x\n")
+    assert main(["reference", "registry", str(broken)]) == EXIT_FAILED
+    error = capsys.readouterr().err.strip()
+    assert "ceiling.csv" in error and "checksum" in error and "Traceback" not in error

@@ -30,9 +30,12 @@ def test_run_writes_a_complete_scorecard(tmp_path, small_world, small_definition
     importances = pd.read_csv(out / "importances.csv")
     assert list(importances.columns[:6]) == ["dataset", "region", "covariate", "share", "share_low", "share_high"]
     bundle = json.loads((out / "scores.json").read_text())
-    assert bundle["DIMENSIONS"]["json_structure"] == ["model", "region", "metric"]
-    for row in scores.dropna(subset=["value"]).itertuples():  # the CMEC bundle holds the same numbers
-        assert bundle["RESULTS"][row.model][row.region][row.metric] == pytest.approx(row.value, rel=1e-12)
+    dimensions = bundle["DIMENSIONS"]
+    assert dimensions["json_structure"][:4] == ["source_id", "experiment_id", "member_id", "grid_label"]
+    assert set(dimensions["source_id"]) == set(scores.model)
+    assert list(dimensions["experiment_id"]) == ["historical"] and list(dimensions["member_id"]) == ["r1i1p1f1"]
+    assert list(dimensions["grid_label"]) == ["gn"] and "model" not in dimensions
+    assert json.loads((out / "output.json").read_text())["index"] == "index.html"
     provenance = json.loads((out / "provenance.json").read_text())
     assert provenance["definition_sha256"] and provenance["seeds"]["learner"] == small_definition.learner.seed
     assert any(path.endswith("clay.nc") for path in provenance["input_files"])

@@ -20,6 +20,7 @@ from markupsafe import escape
 from socbench import report
 from socbench.errors import InputDataError, SocbenchError, SocbenchWarning
 from socbench.report import baseline as baseline_module
+from socbench.report import cmec
 from socbench.report import model_page, pagedata, values
 from socbench.report import write as write_module
 from socbench.report.tables import flag_text, null_label, reason_text
@@ -54,7 +55,7 @@ EXPECTED_FILES = [
     "index.html", "compare.html", "scores.json", "scores.csv", "ceiling.csv", "importances.csv", "responses.csv",
     "envelope_importance.csv", "envelope_response.csv", "emulators.csv", "regions.csv", "failures.csv",
     "assessments.csv", "nulls.csv", "product_flags.csv", "stocks.csv", "skipped.csv", "drivers.csv", "provenance.json",
-    "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js",
+    "assets/vega-bundle.js", "assets/scorecard.js", "assets/scorecard.css", "data/envelope.js", "output.json",
 ]
 CSV_COLUMNS = {
     "scores.csv": results.SCORE_COLUMNS,
@@ -333,10 +334,13 @@ def test_scores_json_is_cmec_bundle(out_dir, result):
     assert bundle["SCHEMA"] == {"name": "CMEC", "version": "v1", "package": "socbench"}
     dimensions = bundle["DIMENSIONS"]
     structure = dimensions["json_structure"]
-    assert structure == ["model", "region", "metric"]
-    assert list(dimensions["model"]) == MODELS
+    assert structure == cmec.STRUCTURE and "model" not in dimensions
+    assert list(dimensions["source_id"]) == MODELS
+    assert list(dimensions["kind"]) == ["model", "reference"]
+    assert list(dimensions["reference_source_id"]) == [cmec.ENVELOPE, *PRODUCTS]
+    assert dimensions["reference_source_id"][cmec.ENVELOPE]["products"] == PRODUCTS
     assert set(dimensions["region"]) == set(REGIONS)
-    assert set(METRICS) <= set(dimensions["metric"])
+    assert {cmec.split_metric(m)[0] for m in METRICS} <= set(dimensions["metric"])
     assert bundle["PROVENANCE"]["definition_sha256"] == result.provenance["definition_sha256"]
     _assert_nesting(bundle["RESULTS"], structure, dimensions)
 
@@ -346,20 +350,59 @@ def _assert_nesting(node, structure, dimensions):
         assert node is None or isinstance(node, float)
         return
     assert isinstance(node, dict)
+    if len(structure) > 1:  # CMEC: every value of a dimension above the last one
+        assert set(node) == set(dimensions[structure[0]])
     for key, child in node.items():
+        if key == "attributes":
+            assert len(structure) == 1 and set(child) == {"status", "reason", "explanation"}
+            continue
         assert key in dimensions[structure[0]]
         _assert_nesting(child, structure[1:], dimensions)
+
+
+def _leaf(results, model, kind, reference, region, metric):
+    """The ``{statistic: value}`` entry of a model (facets unknown: the fake read no CMIP files)."""
+    unknown = cmec.UNKNOWN
+    return results[model][unknown][unknown][unknown][kind][reference][region][metric]
 
 
 def test_scores_json_values_equal_scores_table(out_dir, result):
     results = _strict_json(out_dir / "scores.json")["RESULTS"]
     for row in result.scores.itertuples(index=False):
-        value = results[row.model][row.region][row.metric]
+        metric, statistic = cmec.split_metric(row.metric)
+        value = _leaf(results, row.model, "model", cmec.ENVELOPE, row.region, metric)[statistic]
         if math.isnan(row.value):
             assert value is None
         else:
             assert value == row.value
-    assert sum(len(m) for r in results.values() for m in r.values()) == len(result.scores)
+    for model in MODELS:
+        for row in result.ceiling.itertuples(index=False):
+            metric, statistic = cmec.split_metric(row.metric)
+            value = _leaf(results, model, "reference", row.product, row.region, metric)[statistic]
+            assert value == (None if math.isnan(row.value) else row.value)
+
+
+def test_scores_json_withheld_scores_are_null_with_their_reason(out_dir, result):
+    results = _strict_json(out_dir / "scores.json")["RESULTS"]
+    withheld = result.assessments[result.assessments["status"] == "withheld"]
+    assert len(withheld)
+    for row in withheld.itertuples(index=False):
+        leaf = _leaf(results, row.model, "model", cmec.ENVELOPE, row.region, row.metric)
+        assert leaf["score"] is None
+        assert leaf["attributes"]["reason"] == row.reason and leaf["attributes"]["explanation"]
+    scored = result.assessments[result.assessments["status"] == "scored"].iloc[0]
+    assert "attributes" not in _leaf(results, scored.model, "model", cmec.ENVELOPE, scored.region, scored.metric)
+
+
+def test_output_json_lists_every_page_and_table(out_dir):
+    bundle = _strict_json(out_dir / "output.json")
+    assert bundle["index"] == "index.html"
+    listed = {entry["filename"] for section in ("html", "plots", "data") for entry in bundle[section].values()}
+    written = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    written.discard("output.json")
+    assert listed == written
+    assert {"index.html", "compare.html"} <= set(bundle["html"]) and "scores.csv" in bundle["data"]
+    assert bundle["provenance"]["obsdata"].keys() == set(PRODUCTS)
 
 
 def test_provenance_json(out_dir, result):

@@ -12,7 +12,8 @@ Rendering is kept apart from computing, in three steps:
 The output directory holds the scorecard (``index.html``), one page per
 model, the comparison page, the JavaScript bundle of Vega, Vega-Lite and
 vega-embed (written once, in ``assets/``), the chart data (``data/``), tidy
-CSVs, the CMEC bundle ``scores.json`` and ``provenance.json``. Nothing is
+CSVs, the CMEC bundles ``scores.json`` and ``output.json`` (:mod:`.cmec`) and
+``provenance.json``. Nothing is
 loaded from outside the directory. It is built under a temporary name and
 swapped in with renames, so readers never see a half-written scorecard.
 

@@ -27,8 +27,8 @@ from socbench.results import (
     RunResult,
 )
 
-from .tables import display_regions, metric_meaning, region_statuses
-from .values import int_or_none, is_number, jsonable, text, unique
+from .tables import region_statuses
+from .values import jsonable, text
 
 #: Column order of ``importances.csv``.
 IMPORTANCE_CSV_COLUMNS = ["dataset", "region", "covariate", "share", "share_low", "share_high", "kind"]
@@ -88,33 +88,6 @@ def _regions_with_status(result: RunResult) -> pd.DataFrame:
     statuses = region_statuses(result)
     table["status"] = [statuses.get(region, text(status)) for region, status in zip(table["region"], table["status"])]
     return table
-
-
-def cmec_bundle(result: RunResult) -> dict[str, Any]:
-    """The run's scores as a CMEC metric bundle (model → region → metric)."""
-    regions = display_regions(result)
-    info = {row.region: row for row in result.regions.reindex(columns=REGION_COLUMNS).itertuples(index=False)}
-    statuses = region_statuses(result)
-    shown = unique(list(METRICS) + list(result.scores["metric"]))
-    results: dict[str, dict[str, dict[str, float | None]]] = {}
-    for row in result.scores.itertuples(index=False):
-        value = float(row.value) if is_number(row.value) else None
-        results.setdefault(str(row.model), {}).setdefault(str(row.region), {})[str(row.metric)] = value
-    return jsonable({
-        "SCHEMA": {"name": "CMEC", "version": "v1", "package": "socbench"},
-        "DIMENSIONS": {
-            "json_structure": ["model", "region", "metric"],
-            "model": {model: {} for model in result.models},
-            "region": {
-                region: {"n_cells": int_or_none(info[region].n_cells if region in info else None),
-                         "status": statuses.get(region, "unknown")}
-                for region in regions
-            },
-            "metric": {m: {"description": metric_meaning(m) or m} for m in shown},
-        },
-        "RESULTS": results,
-        "PROVENANCE": result.provenance,
-    })
 
 
 def write_json(path: Path, payload: Any) -> None:

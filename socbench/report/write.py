@@ -12,7 +12,8 @@ from socbench.results import METRICS, RESPONSE_COLUMNS, RunResult
 
 from .baseline import Baseline, score_changes
 from .comparison_page import baseline_series, comparison_context
-from .files import IMPORTANCE_CSV_COLUMNS, cmec_bundle, write_csv, write_json, write_tables
+from .cmec import ModelFacets, facets_from_provenance, metric_bundle, output_bundle, tables_from_directory
+from .files import IMPORTANCE_CSV_COLUMNS, write_csv, write_json, write_tables
 from .index_page import index_context
 from .maps import difference_map_png, difference_summary
 from .model_page import covariate_labels, model_context, product_series
@@ -57,8 +58,18 @@ def write_scorecard(result: RunResult, directory: Path, baseline: Baseline | Non
     write_tables(result, directory)
     if changes is not None:
         write_csv(changes, directory / "changes.csv")
-    write_json(directory / "scores.json", cmec_bundle(result))
     write_json(directory / "provenance.json", result.provenance)
+    write_cmec_bundles(directory, facets_from_provenance(result.provenance, result.models), result.provenance)
+
+
+def write_cmec_bundles(directory: Path, facets: dict[str, ModelFacets], provenance: dict[str, Any],
+                       prefix: str = "", log: str = "", obsdata: dict[str, Any] | None = None) -> None:
+    """``scores.json`` (metric bundle, from the directory's CSVs) and ``output.json`` (every file) of a scorecard."""
+    tables = tables_from_directory(directory)
+    write_json(directory / "scores.json", metric_bundle(tables, facets, provenance))
+    modeldata = [f for files in provenance.get("model_files", {}).values() for f in files]
+    obsdata = obsdata if obsdata is not None else {p: {} for p in tables.products}
+    write_json(directory / "output.json", output_bundle(directory, prefix, log, modeldata, obsdata))
 
 
 def data_keys(result: RunResult, baseline: Baseline | None) -> dict[str, dict[str, str]]:
