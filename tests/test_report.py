@@ -693,7 +693,7 @@ def _scored_terms(result, model: str) -> dict[tuple[str, str], float]:
         weight = row.observed_share / drivers.loc[drivers["region"] == row.region, "observed_share"].sum()
         shape = weight * (1 - row.shape_correlation) / 2 if (row.region, "response") not in withheld else 0.0
         ratio = row.sensitivity_ratio if np.isfinite(row.sensitivity_ratio) else 1.0
-        sensitivity = weight * min(abs(math.log(ratio)), math.log(10)) if (row.region, "sensitivity") not in withheld else 0.0
+        sensitivity = weight * (1 - min(ratio, 1 / ratio)) if (row.region, "sensitivity") not in withheld else 0.0
         terms[(row.region, row.covariate)] = shape + sensitivity
     return terms
 
