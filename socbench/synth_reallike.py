@@ -31,7 +31,8 @@ biomes, so the climate gradient between biomes is strong and the driver signal
 inside a biome modest (``truth.json`` -> ``truth.variance_between_biomes``).
 
 **Products** = truth x bias x exp(0.3 z_product + 0.9 white noise) / exp(0.45),
-z_product with features of ~700-1,500 km (|k| 12..30), clipped
+z_product with features of ~700-1,500 km (|k| 12..30) made linearly uncorrelated
+with the drivers over land (``product_smooth_noise``), clipped
 to 0.3..150 kg m-2, each with its own noise; ``HWSD-like`` (``Kg/m2``, global,
 ``resolution/2``), ``Merged-like`` (``Mg ha-1``, global, lon 0..360, lat north
 to south) and ``NCSCD-like`` (``hg m-2``, north of 50N only).
@@ -407,10 +408,30 @@ def _within_stds(values: np.ndarray, groups: np.ndarray, weights: np.ndarray) ->
 def _write_product(outdir: Path, seed: int, spec, resolution: float, truth) -> dict:
     """Write one product; its manifest entry states the nominal bias (the noise's mean divided out)."""
     entry = synth._write_product(outdir, seed, spec, resolution, PRODUCT_NOISE, truth, PRODUCT_CLIP,
-                                 PRODUCT_NOISE_WAVENUMBERS)
+                                 functools.partial(product_smooth_noise, seed))
     entry.update(bias=PRODUCT_BIAS[spec.name], noise_mean_divided_out=1.0 / _MEAN_ONE,
-                 noise_wavenumbers=list(PRODUCT_NOISE_WAVENUMBERS), clip_kg_m2=list(PRODUCT_CLIP))
+                 noise_wavenumbers=list(PRODUCT_NOISE_WAVENUMBERS), clip_kg_m2=list(PRODUCT_CLIP),
+                 smooth_noise="uncorrelated (linearly, area-weighted over land) with MAT, ln MAP and ln Rh")
     return entry
+
+
+def product_smooth_noise(seed: int, name: str, lat, lon, landfrac) -> np.ndarray:
+    """A product's smooth noise: a unit field with |k| in ``PRODUCT_NOISE_WAVENUMBERS``, minus its
+    linear projection on the drivers over land, rescaled to unit std.
+
+    A field of 30 Fourier features can by chance follow a driver's large-scale pattern (by -0.36 per
+    ln MAP for HWSD-like, seed 0); the products would then misstate the drivers' effects. Without the
+    projection they are unbiased about them.
+    """
+    field = synth._smooth_field(seed, name, lat, lon, PRODUCT_NOISE_WAVENUMBERS)
+    drivers = observed_drivers(seed, lat, lon)
+    grid_weights = np.cos(np.deg2rad(lat)) * landfrac * (lat >= synth.SOUTH_LIMIT)
+    design = np.stack([np.ones_like(field), drivers["temperature"], np.log(drivers["precipitation"]),
+                       np.log(drivers["rh"])], axis=-1)
+    root = np.sqrt(grid_weights).ravel()
+    coef, *_ = np.linalg.lstsq(design.reshape(-1, 4) * root[:, None], field.ravel() * root, rcond=None)
+    residual = field - design @ coef
+    return residual / synth._weighted_std(residual[grid_weights > 0], grid_weights[grid_weights > 0])
 
 
 # --------------------------------------------------------------------------------------
