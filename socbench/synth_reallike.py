@@ -150,13 +150,15 @@ TARGETS = {
 CALIBRATION = {
     "command": "socbench synth W --world real-like && socbench run benchmarks/real-like.yaml --data-root W",
     "pipeline_commit": "9fd587b",
-    "global_cv_r2": {"HWSD-like": 0.34, "Merged-like": 0.38, "RL-FAITHFUL": 0.97, "RL-FAITHFUL-R2": 0.98,
+    "global_cv_r2": {"HWSD-like": 0.36, "Merged-like": 0.38, "RL-FAITHFUL": 0.97, "RL-FAITHFUL-R2": 0.98,
                      "RL-FAITHFUL-R3": 0.97, "RL-STEEP2": 0.97, "RL-STEEP4": 0.98, "RL-MIRRORP": 0.97,
                      "RL-DOUBLE": 0.97, "RL-WRONGDRIVER": 0.95, "RL-NOISE": -0.01},
-    "within_biome_cv_r2_range": {"HWSD-like": [-0.45, 0.03], "Merged-like": [-0.32, 0.19],
-                                 "NCSCD-like": [0.04, 0.15]},
-    "global_ale_range_rh": {"HWSD-like": 1.26, "Merged-like": 1.13, "RL-FAITHFUL": 0.91, "RL-STEEP2": 1.83,
+    "within_biome_cv_r2_range": {"HWSD-like": [-0.43, 0.08], "Merged-like": [-0.42, 0.21],
+                                 "NCSCD-like": [0.10, 0.12]},
+    "global_ale_range_rh": {"HWSD-like": 1.15, "Merged-like": 0.72, "RL-FAITHFUL": 0.92, "RL-STEEP2": 1.83,
                             "RL-STEEP4": 3.97},
+    "global_ale_slope_ln_rh": {"HWSD-like": 0.46, "Merged-like": 0.35, "RL-FAITHFUL": 0.385, "RL-STEEP2": 0.78,
+                               "RL-STEEP4": 1.66},
 }
 
 # --------------------------------------------------------------------------------------
