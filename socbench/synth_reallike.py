@@ -17,7 +17,7 @@ The planted truth
   (``socbench.synth``), so the Whittaker biomes are the same;
 - Rh [kg C m-2 yr-1] = 0.85 x Miami NPP(MAT, MAP) x exp(0.35 z_rh): in steady
   state heterotrophic respiration balances productivity, so Rh rises with
-  temperature and precipitation (r ~ 0.5 and ~ 0.6 over land): the drivers are
+  temperature and precipitation (r = 0.47 with MAT, 0.76 with ln MAP over land): the drivers are
   partly collinear, as real ones are.
 
 **Observed soil organic carbon** (0-1 m, kg m-2) is ``exp(ln SOC)`` with
@@ -58,8 +58,8 @@ from pathlib import Path
 import numpy as np
 
 from . import synth
-from .units import DAYS_PER_YEAR
 from .regions import WHITTAKER_BIOMES, whittaker_class
+from .units import DAYS_PER_YEAR
 
 __all__ = ["PLANTED_AMPLITUDES", "ROLES", "make_reallike_world", "reallike_ln_soc"]
 
