@@ -948,15 +948,20 @@ def _outlier_ln_soc(seed: int, lat2, lon2) -> np.ndarray:
 
 def _product_soc(seed: int, spec: _ProductSpec, grid: _Grid, landfrac: np.ndarray,
                  noise: tuple = (0.12, 0.12), truth=None, clip: tuple = SOC_CLIP,
-                 wavenumbers: tuple = (2.0, 8.0)) -> np.ndarray:
+                 smooth_noise=None) -> np.ndarray:
     """A product's SOC (kg m-2): truth x bias x its own smooth and white noise; NaN off land.
 
     ``noise`` gives the standard deviations (ln units) of the smooth and the white part;
     ``truth`` (lat, lon) -> noise-free SOC replaces this world's truth (another world's process);
-    ``wavenumbers`` bound those of the smooth noise (see :func:`_smooth_field`).
+    ``smooth_noise`` (name, lat, lon, landfrac) -> unit field replaces :func:`_smooth_field` for the
+    smooth part.
     """
     lat2, lon2 = grid.mesh()
-    smooth = _smooth_field(seed, f"product:{spec.name}", lat2, lon2, wavenumbers)
+    name = f"product:{spec.name}"
+    if smooth_noise is None:
+        smooth = _smooth_field(seed, name, lat2, lon2)
+    else:
+        smooth = smooth_noise(name, lat2, lon2, landfrac)
     white = _rng(seed, f"product:{spec.name}:white").normal(size=grid.shape)
     if truth is not None:
         base = truth(lat2, lon2)
@@ -977,14 +982,14 @@ def _obs_global_attrs(seed: int, title: str) -> dict:
 
 def _write_product(outdir: Path, seed: int, spec: _ProductSpec, resolution: float,
                    noise: tuple = (0.12, 0.12), truth=None, clip: tuple = SOC_CLIP,
-                   wavenumbers: tuple = (2.0, 8.0)) -> dict:
+                   smooth_noise=None) -> dict:
     """Write one observation SOC product; return its manifest entry.
 
-    ``truth``, ``clip`` and ``wavenumbers`` as in :func:`_product_soc` (for other worlds).
+    ``truth``, ``clip`` and ``smooth_noise`` as in :func:`_product_soc` (for other worlds).
     """
     grid = _product_grid(spec, resolution)
     landfrac = _land_fraction(grid)
-    soc = _product_soc(seed, spec, grid, landfrac, noise, truth, clip, wavenumbers)
+    soc = _product_soc(seed, spec, grid, landfrac, noise, truth, clip, smooth_noise)
     truth_soc = (truth or functools.partial(_truth_soc, seed))(*grid.mesh())
     attrs = {"standard_name": "soil_mass_content_of_carbon", "long_name": "Soil organic carbon stock, 0-100 cm",
              "units": spec.units}

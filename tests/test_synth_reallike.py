@@ -156,6 +156,7 @@ def _product_on_driver_grid(world: Path, truth: dict) -> dict:
     valid = np.isfinite(soc.values) & np.isfinite(temperature.values) & (rh.values > 0)
     planted = _planted(truth, temperature.values[valid], precipitation[valid], rh.values[valid])
     return {"ln_soc": np.log(soc.values[valid] * per_unit), "planted": planted,
+            "temperature": temperature.values[valid], "precipitation": precipitation[valid], "rh": rh.values[valid],
             "biome": whittaker_class(temperature.values[valid], precipitation[valid]),
             "weights": np.cos(np.deg2rad(lat2[valid]))}
 
@@ -169,6 +170,10 @@ def test_products_are_truth_plus_large_documented_noise(world, truth):
     # lognormal noise with its mean divided out: the product's stock is the truth's x the nominal bias
     bias = truth["products"]["HWSD-like"]["bias"]
     assert np.mean(residual) == pytest.approx(np.log(bias) - documented**2 / 2.0, abs=0.1)
+    # the noise is unrelated to the drivers: the product carries the planted effects, unbiased
+    columns = [product["temperature"], np.log(product["precipitation"]), np.log(product["rh"])]
+    coef, _ = _fit(columns, residual, product["weights"])
+    assert np.all(np.abs(coef / np.array([0.05, 0.35, 0.45])) < 0.25), coef
     # the truth explains a minority of the product's variance globally ...
     share = np.var(product["planted"]) / np.var(product["ln_soc"])
     assert 0.15 < share < 0.45
