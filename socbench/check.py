@@ -21,7 +21,8 @@ import pandas as pd
 
 from .config import Definition
 from .errors import InputDataError, SocbenchError
-from .discover import ModelFiles
+from .discover import FX_VARIABLES, ModelFiles, wanted_tables
+from .names import check_new_model_names
 from .pipeline import Progress, _silent, prepare_model, score_models, worker_pool
 from .reference import load_reference
 from .results import METRICS, RunResult
@@ -71,21 +72,42 @@ class CheckResult:
         return self.regressions.empty and self.result.failures.empty and not self.unscored
 
 
-def model_files_from_path(name: str, pattern: str) -> ModelFiles:
+def model_files_from_path(name: str, pattern: str, tables: dict[str, str] | None = None) -> ModelFiles:
     """A model's files from a directory (searched recursively) or a glob.
 
     Files are assigned to variables by their CMIP file name
-    (``<variable>_<table>_...nc``); when several version directories hold a
-    variable, the latest (highest sorting directory name) is used.
+    (``<variable>_<table>_...nc``). With ``tables`` (variable -> CMIP table, as
+    the definition asks), only files of that table are used for the variable:
+    a member directory may hold ``Amon/tas`` and ``day/tas``. When several
+    version directories hold a variable, the latest (highest sorting directory
+    name) is used.
+
+    Raises
+    ------
+    InputDataError
+        No netCDF file; a variable in several directories of the latest version;
+        a wanted variable present only in other tables.
     """
     path = Path(pattern)
     candidates = sorted(path.rglob("*.nc")) if path.is_dir() else sorted(Path(p) for p in glob.glob(pattern, recursive=True))
     if not candidates:
         raise InputDataError(f"model {name!r}: no netCDF file found", path=pattern)
+    tables = tables or {}
     by_variable: dict[str, dict[Path, list[Path]]] = {}
+    other_tables: dict[str, set[str]] = {}
     for file in candidates:
-        variable = file.name.split("_", 1)[0]
+        variable, table = (file.name.split("_") + [""])[:2]
+        if variable in tables and table != tables[variable]:
+            other_tables.setdefault(variable, set()).add(table)
+            continue
         by_variable.setdefault(variable, {}).setdefault(file.parent, []).append(file)
+    for variable, found in sorted(other_tables.items()):
+        if variable not in by_variable:
+            raise InputDataError(
+                f"model {name!r}: variable {variable!r} is only in table(s) {', '.join(sorted(found))}; the "
+                f"definition reads it from table {tables[variable]!r} ({variable}_{tables[variable]}_*.nc)",
+                path=pattern,
+            )
     files = {}
     for variable, dirs in by_variable.items():
         latest = max(d.name for d in dirs)
@@ -98,6 +120,14 @@ def model_files_from_path(name: str, pattern: str) -> ModelFiles:
             )
         files[variable] = dirs[chosen[0]]
     return ModelFiles(name=name, member="given", files=files)
+
+
+def definition_tables(definition: Definition) -> dict[str, str]:
+    """Variable -> table of every model variable the definition reads, ``prefer`` alternatives included."""
+    tables = wanted_tables(definition)
+    tables.update({name: definition.target.table for name in definition.target.prefer})
+    tables.update({fx: "fx" for fx in FX_VARIABLES})
+    return tables
 
 
 def compare(
@@ -177,6 +207,7 @@ def _check(
     definition, bundle, models, baseline, baseline_scores, tolerance, workers, progress, cache, bootstraps
 ) -> CheckResult:
     reference, bundle_scores, ceiling = load_reference(bundle, definition)
+    check_new_model_names(models, [p.name for p in reference.products], bundle)
     previous = bundle_scores
     if baseline_scores is not None:
         try:
@@ -195,7 +226,8 @@ def _check(
     for name, pattern in models.items():
         progress(f"reading model {name}")
         try:
-            prepared.append(prepare_model(reference.context, model_files_from_path(name, pattern)))
+            files = model_files_from_path(name, pattern, definition_tables(definition))
+            prepared.append(prepare_model(reference.context, files))
         except SocbenchError as exc:
             failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
     result = score_models(

@@ -499,6 +499,15 @@ class Definition(_Strict):
         return products
 
     @model_validator(mode="after")
+    def _unique_dataset_names(self) -> "Definition":
+        from .names import check_explicit_names, check_product_names
+
+        products = [p.name for p in self.observations]
+        check_product_names(products)
+        check_explicit_names([m.name for m in self.models.explicit], products)
+        return self
+
+    @model_validator(mode="after")
     def _climate_covariates_exist(self) -> "Definition":
         if self.regions.scheme == "whittaker":
             for key in ("temperature_covariate", "precipitation_covariate"):

@@ -30,9 +30,10 @@ from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .explain import EmulationResult, EmulationTask, run_emulation
 from .catalog import is_remote, is_zarr_store, read_catalog, store_fingerprint
-from .discover import ModelFiles
+from .discover import ModelFiles, wanted_tables
 from .discover import discover_models as discover_drs_models
 from .inputs import FieldRequest, one_line, read_field, resolve_paths
+from .names import check_explicit_not_discovered, merge_discovered
 from .regions import RegionContext, build_regions
 from .regrid import analysis_grid, regridder
 from .results import (
@@ -230,13 +231,9 @@ def discover_models(context: Context, failures: list[dict] | None = None) -> dic
     """
     definition = context.definition
     spec = definition.models
-    wanted = {definition.target.variable: definition.target.table}
-    wanted.update({v: definition.target.table for v in definition.target.add})
-    for covariate in definition.covariates.values():
-        if covariate.model is not None:
-            wanted[covariate.model.variable] = covariate.model.table
+    wanted = wanted_tables(definition)
     prefer = {definition.target.variable: list(definition.target.prefer)} if definition.target.prefer else None
-    models: dict[str, ModelFiles] = {}
+    found: list[tuple[str, dict[str, ModelFiles]]] = []
 
     def discovered(root: Path, files=None) -> dict[str, ModelFiles]:
         return discover_drs_models(
@@ -245,19 +242,20 @@ def discover_models(context: Context, failures: list[dict] | None = None) -> dic
         )
 
     if spec.drs_root:
-        models.update(discovered(context.root / spec.drs_root))
+        found.append(("drs_root", discovered(context.root / spec.drs_root)))
     if spec.catalog:
         catalog = spec.catalog if is_remote(spec.catalog) else context.root / spec.catalog
-        models.update(discovered(context.root, files=read_catalog(catalog)))
+        found.append(("catalog", discovered(context.root, files=read_catalog(catalog))))
+    models = merge_discovered(found, [o.name for o in definition.observations])
     for explicit in spec.explicit:
         if explicit.name in spec.exclude:
             continue
+        check_explicit_not_discovered(explicit.name, models)
         try:
             files = {var: resolve_paths(context.root, pattern) for var, pattern in explicit.paths.items()}
         except InputDataError as exc:
             if failures is None:
                 raise
-            models.pop(explicit.name, None)
             failures.append({"dataset": explicit.name, "kind": "model", "reason": f"model {explicit.name!r}: {exc}"})
             continue
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
