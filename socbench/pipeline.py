@@ -631,11 +631,15 @@ def run(definition: Definition, root: Path, workers: int = 1, progress: Progress
 def _regions(context: Context):
     spec = context.definition.regions
     names = context.covariate_names
-    temperature = precipitation = xr.DataArray(np.zeros(context.land.shape), dims=("lat", "lon"))
+    # Region files are aligned by coordinates: every array carries the analysis grid's.
+    coords = {"lat": context.grid["lat"].values, "lon": context.grid["lon"].values}
+    temperature = precipitation = np.zeros(context.land.shape)
     if spec.temperature_covariate in names and spec.precipitation_covariate in names:
-        temperature = xr.DataArray(context.obs_covariates[names.index(spec.temperature_covariate)], dims=("lat", "lon"))
-        precipitation = xr.DataArray(context.obs_covariates[names.index(spec.precipitation_covariate)], dims=("lat", "lon"))
-    land = xr.DataArray(context.land, dims=("lat", "lon"))
+        temperature = context.obs_covariates[names.index(spec.temperature_covariate)]
+        precipitation = context.obs_covariates[names.index(spec.precipitation_covariate)]
+    temperature, precipitation, land = (
+        xr.DataArray(values, dims=("lat", "lon"), coords=coords) for values in (temperature, precipitation, context.land)
+    )
     mask_path = str(context.root / spec.mask_path) if spec.mask_path else None
     region_context = RegionContext(temperature, precipitation, land, mask_path, spec.mask_variable)
     return build_regions(spec.scheme, region_context, spec.min_cells, spec.include_global)
