@@ -70,6 +70,7 @@ class Prepared:
     nonfinite_cells: int = 0  # +-inf values masked while reading (cells x time steps)
     climatologies: dict[str, str] = field(default_factory=dict)  # variable -> climatology period, as stated
     notes: list[str] = field(default_factory=list)  # how inputs were read, one line each
+    time_coverage: dict[str, float] = field(default_factory=dict)  # variable -> fraction of the period covered
 
     def valid(self, land: np.ndarray) -> np.ndarray:
         ok = land & np.isfinite(self.soc) & (self.soc > 0)
@@ -85,6 +86,7 @@ class ReadLog:
     nonfinite_cells: int = 0
     climatologies: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    time_coverage: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -144,6 +146,8 @@ def _log_read(log: ReadLog | Prepared, field_ds: xr.Dataset, variable: str, with
     if field_ds.attrs.get("climatology"):
         log.climatologies[variable] = field_ds.attrs.get("climatology_period", "")
     log.notes.extend(field_ds.attrs.get("notes", []))
+    if np.isfinite(field_ds.attrs.get("time_coverage", np.nan)):
+        log.time_coverage[variable] = round(float(field_ds.attrs["time_coverage"]), 4)
 
 
 @contextmanager
@@ -342,7 +346,8 @@ def _prepare_model(context: Context, model: ModelFiles) -> Prepared:
         else:
             covariates.append(regridded(covariate.model.variable, covariate.units, source=covariate.model))
     return Prepared(
-        model.name, "model", soc, np.stack(covariates), log.files, log.nonfinite_cells, log.climatologies, log.notes
+        model.name, "model", soc, np.stack(covariates), log.files, log.nonfinite_cells, log.climatologies, log.notes,
+        log.time_coverage,
     )
 
 
@@ -864,4 +869,5 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "nonfinite_cells": {d.name: d.nonfinite_cells for d in logs},
         "climatology_inputs": {f"{d.name}/{v}": period for d in logs for v, period in d.climatologies.items()},
         "input_notes": [note for d in logs for note in d.notes],
+        "time_coverage": {f"{d.name}/{v}": share for d in logs for v, share in d.time_coverage.items()},
     }
