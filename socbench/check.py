@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -23,7 +24,8 @@ from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import FX_VARIABLES, ModelFiles, wanted_tables
 from .names import check_new_model_names
-from .pipeline import Progress, _silent, prepare_model, score_models, worker_pool
+from .inputs import one_line
+from .pipeline import Progress, _silent, prepare_model, provenance, score_models, worker_pool
 from .reference import load_reference
 from .results import METRICS, RunResult
 
@@ -206,14 +208,12 @@ def check(
 def _check(
     definition, bundle, models, baseline, baseline_scores, tolerance, workers, progress, cache, bootstraps
 ) -> CheckResult:
+    started = time.time()
     reference, bundle_scores, ceiling = load_reference(bundle, definition)
     check_new_model_names(models, [p.name for p in reference.products], bundle)
-    previous = bundle_scores
+    previous, source = bundle_scores, f"reference bundle {bundle}"
     if baseline_scores is not None:
-        try:
-            previous = pd.read_csv(baseline_scores)
-        except Exception as exc:
-            raise SocbenchError(f"{baseline_scores}: cannot read baseline scores ({exc})") from None
+        previous, source = read_baseline_scores(baseline_scores), str(baseline_scores)
     known = list(dict.fromkeys(previous["model"]))
     if baseline is None:
         same = [name for name in models if name in known]
@@ -222,6 +222,7 @@ def _check(
         baseline = same[0]
     if baseline not in known:
         raise SocbenchError(f"baseline model {baseline!r} not in the baseline scores (known: {', '.join(known)})")
+    require_comparable(previous, baseline, source)
     prepared, failures = [], []
     for name, pattern in models.items():
         progress(f"reading model {name}")
@@ -234,7 +235,50 @@ def _check(
         reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures, bootstraps=bootstraps
     )
     comparison = compare(result.scores, previous, baseline, tolerance, list(models))
+    result.provenance = provenance(definition, reference.context, prepared, workers, time.time() - started)
+    result.provenance["check"] = {
+        "reference_bundle": str(Path(bundle).resolve()),
+        "models": {name: str(pattern) for name, pattern in models.items()},
+        "baseline": baseline,
+        "baseline_scores": str(baseline_scores) if baseline_scores is not None else None,
+        "tolerance": tolerance,
+    }
     return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
+
+
+def read_baseline_scores(path) -> pd.DataFrame:
+    """A previous ``scores.csv`` (``model, region, metric, value``).
+
+    Raises
+    ------
+    SocbenchError
+        Unreadable, or without those columns.
+    """
+    try:
+        scores = pd.read_csv(path)
+    except Exception as exc:  # pandas raises many types for bad CSV files
+        raise SocbenchError(f"{path}: cannot read baseline scores ({one_line(exc)})") from None
+    missing = [c for c in ("model", "region", "metric", "value") if c not in scores.columns]
+    if missing:
+        raise SocbenchError(f"{path}: baseline scores lack the column(s) {', '.join(missing)}; expected a socbench "
+                            "scores.csv (model, region, metric, value)")
+    scores["value"] = pd.to_numeric(scores["value"], errors="coerce")
+    return scores
+
+
+def require_comparable(scores: pd.DataFrame, baseline: str, source: str) -> None:
+    """Refuse a baseline without a single finite score: every comparison would "pass" against nothing.
+
+    Raises
+    ------
+    SocbenchError
+    """
+    rows = scores[(scores["model"] == baseline) & scores["metric"].isin(METRICS)]
+    if not np.isfinite(rows["value"].astype(float)).any():
+        raise SocbenchError(
+            f"{source}: baseline model {baseline!r} has no finite score ({len(rows)} cells, all empty or NaN), so "
+            "nothing can be compared; give the scores.csv of a run that scored it, or another --baseline"
+        )
 
 
 def _fmt(value: float) -> str:

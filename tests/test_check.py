@@ -157,3 +157,92 @@ def test_markdown_summary_neutralises_untrusted_reasons():
     text = markdown_summary(outcome)
     assert "<img" not in text and "[link](http" not in text
     assert "&lt;img" in text and "\\[link\\]" in text and "\\|" in text and "\\*x\\*" in text
+
+
+# ------------------------------------------------------------------ issue 17
+
+
+def test_new_model_named_like_a_product_is_refused(bundle, definition_file, small_definition, small_world, tmp_path,
+                                                   capsys):
+    from socbench.errors import SocbenchError
+
+    faithful = str(member_dir(small_world, "SYN-FAITHFUL"))
+    with pytest.raises(SocbenchError, match=r"--model HWSD-like=\.\.\.: model name 'HWSD-like' is the name of an "
+                                            r"observation product.*choose another name"):
+        check(small_definition, bundle, {"HWSD-like": faithful}, baseline="SYN-FAITHFUL")
+    code = main(["check", str(definition_file), "--reference", str(bundle), "--model", f"null={faithful}",
+                 "--baseline", "SYN-FAITHFUL", "--quiet", "--no-cache", "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    assert "model name 'null' is a reserved name" in capsys.readouterr().err
+
+
+def _member_with_daily_tas(world: Path, target: Path, day_version: str) -> Path:
+    """A copy of SYN-FAITHFUL's member directory that also holds day/tas (30 K warmer) in ``day_version``."""
+    import shutil
+
+    import netCDF4
+
+    member = shutil.copytree(member_dir(world, "SYN-FAITHFUL"), target)
+    amon = next(member.glob("Amon/tas/*/*/*.nc"))
+    grid, version = amon.parent.parent.name, amon.parent.name
+    day_dir = member / "day" / "tas" / grid / (day_version or version)
+    day_dir.mkdir(parents=True)
+    daily = day_dir / amon.name.replace("_Amon_", "_day_")
+    shutil.copy(amon, daily)
+    with netCDF4.Dataset(daily, "a") as nc:
+        nc["tas"][:] = nc["tas"][:] + 30.0
+    return member
+
+
+@pytest.mark.parametrize("day_version", ["", "v29990101"])
+def test_the_definitions_table_decides_which_file_is_read(small_definition, small_world, tmp_path, day_version):
+    from socbench.check import definition_tables, model_files_from_path
+
+    member = _member_with_daily_tas(small_world, tmp_path / "member", day_version)
+    files = model_files_from_path("X", str(member), definition_tables(small_definition)).files
+    assert [p.parent.parent.parent.parent.name for p in files["tas"]] == ["Amon"]
+    assert all("_Amon_" in p.name for p in files["tas"])
+
+
+def test_a_variable_only_in_another_table_is_named(small_definition, small_world, tmp_path):
+    import shutil
+
+    from socbench.check import definition_tables, model_files_from_path
+    from socbench.errors import InputDataError
+
+    member = _member_with_daily_tas(small_world, tmp_path / "member", "")
+    shutil.rmtree(member / "Amon" / "tas")
+    with pytest.raises(InputDataError, match=r"model 'X': variable 'tas' is only in table\(s\) day; the definition "
+                                             r"reads it from table 'Amon'"):
+        model_files_from_path("X", str(member), definition_tables(small_definition))
+
+
+def test_baseline_without_a_finite_score_is_an_error(bundle, definition_file, small_world, tmp_path, capsys):
+    import pandas as pd
+
+    scores = pd.read_csv(bundle / "baseline_scores.csv")
+    scores["value"] = np.nan
+    empty = tmp_path / "scores.csv"
+    scores.to_csv(empty, index=False)
+    code = main(["check", str(definition_file), "--reference", str(bundle), "--model",
+                 f"SYN-FAITHFUL={member_dir(small_world, 'SYN-FAITHFUL')}", "--baseline-scores", str(empty),
+                 "--quiet", "--no-cache", "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "scores.csv: baseline model 'SYN-FAITHFUL' has no finite score" in error and "nothing can be compared" in error
+
+
+def test_check_writes_the_provenance_of_a_run(bundle, definition_file, small_definition, small_world, tmp_path):
+    faithful = str(member_dir(small_world, "SYN-FAITHFUL"))
+    out = tmp_path / "o"
+    main(["check", str(definition_file), "--reference", str(bundle), "--model", f"SYN-FAITHFUL={faithful}",
+          "--quiet", "--no-cache", "--out", str(out)])
+    provenance = json.loads((out / "provenance.json").read_text())
+    from socbench.config import load_definition
+
+    assert provenance["definition_sha256"] == load_definition(definition_file)[0].section_hash()
+    assert {"socbench_version", "dependencies", "input_files", "seeds", "time_coverage"} <= set(provenance)
+    assert any("SYN-FAITHFUL" in path for path in provenance["input_files"])
+    assert provenance["check"]["reference_bundle"] == str(bundle.resolve())
+    assert provenance["check"]["models"] == {"SYN-FAITHFUL": faithful}

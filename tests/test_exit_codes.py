@@ -376,6 +376,21 @@ def test_unscored_models_names_the_regions_and_reasons():
     assert np.all([r["kind"] == "model" for r in rows])
 
 
+def test_model_without_overall_in_any_region_is_a_failure():
+    """Weights only on importance, importance withheld everywhere: rows exist, but no overall (issue 17 item 9)."""
+    from socbench.pipeline import unscored_models
+
+    scores = pd.DataFrame({
+        "model": ["A", "A", "B", "B"],
+        "region": ["global", "Tundra", "global", "Tundra"],
+        "metric": ["overall", "total_stock", "overall", "overall"],
+        "value": [np.nan, 0.7, np.nan, 0.4],
+    })
+    rows = unscored_models(["A", "B"], scores, [])
+    assert [r["dataset"] for r in rows] == ["A"]
+    assert rows[0]["reason"].startswith("no overall score in any region: every component with a weight")
+
+
 def test_model_regions_not_scored_are_printed(capsys):
     from fake_result import make_fake_result
 
