@@ -807,6 +807,33 @@ def _read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
     return out
 
 
+def land_fraction_of(field: xr.Dataset, variable: str) -> xr.DataArray:
+    """A land fraction field (e.g. ``sftlf``, read in units ``1``) as a fraction in [0, 1].
+
+    A file holding percent (0-100) while its units say ``1`` or ``fraction``
+    is detected (maximum above 1.5), converted and noted, instead of being
+    clipped to 1 everywhere.
+
+    Raises
+    ------
+    InputDataError
+        Values far above 100, which are neither a fraction nor a percentage.
+    """
+    values = field[variable]
+    path = (field.attrs.get("source_files") or [None])[0]
+    maximum = float(values.max())
+    if maximum > 1.5:
+        if maximum > 105.0:
+            raise InputDataError(
+                f"land fraction values reach {maximum:g}; expected a fraction (0-1) or a percentage (0-100)", path, variable
+            )
+        notes = field.attrs.setdefault("notes", [])
+        _note(notes, path, variable, f"land fraction reaches {maximum:g} with units "
+              f"{values.attrs.get('source_units', '1')!r}: read as percent (divided by 100); set its units to '%'")
+        values = values / 100.0
+    return values.clip(0.0, 1.0)
+
+
 def _check_values(values: xr.DataArray, n_nonfinite, request: FieldRequest, path, present=None) -> tuple[int, object]:
     """All-missing and negative values; one pass over lazy data.
 

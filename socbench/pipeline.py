@@ -32,7 +32,7 @@ from .explain import EmulationResult, EmulationTask, run_emulation
 from .catalog import is_remote, is_zarr_store, read_catalog, store_fingerprint
 from .discover import ModelFiles, wanted_tables
 from .discover import discover_models as discover_drs_models
-from .inputs import FieldRequest, one_line, read_field, resolve_paths
+from .inputs import FieldRequest, land_fraction_of, one_line, read_field, resolve_paths
 from .names import check_explicit_not_discovered, merge_discovered
 from .regions import RegionContext, build_regions
 from .regrid import analysis_grid, regridder
@@ -311,9 +311,10 @@ def _prepare_model(context: Context, model: ModelFiles) -> Prepared:
     log = ReadLog(model.name)
     land_fraction = None
     if model.files.get("sftlf"):
-        sftlf = read_field(_model_request(model, "sftlf", "1"), start, end)
+        request = _model_request(model, "sftlf", "1")
+        sftlf = read_field(request, start, end)
+        land_fraction = land_fraction_of(sftlf, request.variable)  # percent labelled "1" is converted, with a note
         _log_read(log, sftlf, "sftlf", with_files=False)  # as before: the land fraction is not checksummed
-        land_fraction = sftlf["sftlf"].clip(0.0, 1.0)
 
     def regridded(variable: str, units: str, non_negative: bool = False, source=None) -> np.ndarray:
         # member "mean": each member is read and regridded, then the fields are averaged
