@@ -156,10 +156,15 @@ def _print_skipped(result) -> None:
 def _cmd_run(args) -> int:
     from .config import load_definition
     from .outputs import claim_output
+    from .errors import SocbenchWarning
     from .report import load_baseline
+    from .report.baseline import definition_mismatch
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
     baseline = load_baseline(args.baseline) if args.baseline else None  # bad input fails before any computing
+    mismatch = definition_mismatch(baseline, definition) if baseline is not None else None
+    if mismatch:
+        warnings.warn(mismatch, SocbenchWarning, stacklevel=1)
     with claim_output(args.out, protect=[args.definition, root]) as out:
         return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args), baseline)
 

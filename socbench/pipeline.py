@@ -846,6 +846,13 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _scoring_hash(definition: Definition) -> str:
+    """Hash of the sections that shape the scores (those a reference bundle depends on)."""
+    from .reference import SECTIONS
+
+    return definition.section_hash(*SECTIONS)
+
+
 def provenance(definition: Definition, context: Context, datasets: list[Prepared], workers: int, seconds: float) -> dict:
     """Versions, definition hash, input checksums and seeds of a run."""
     versions = {}
@@ -865,6 +872,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "definition_name": definition.name,
         "definition_description": definition.description,
         "definition_sha256": definition.section_hash(),
+        "definition_scoring_sha256": _scoring_hash(definition),
         "covariates": {
             name: {"units": spec.units, "description": spec.description}
             for name, spec in definition.covariates.items()
