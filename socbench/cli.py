@@ -200,12 +200,9 @@ def _parse_models(pairs: list[str]) -> dict[str, str]:
 
 
 def _bundle_path(name: str) -> Path:
-    from .resources import resource_dir
+    from .reference import bundle_location
 
-    path = Path(name)
-    if path.is_dir() or path.is_absolute() or len(path.parts) > 1:
-        return path
-    return resource_dir("reference") / name
+    return bundle_location(name)
 
 
 def _cmd_check(args) -> int:

@@ -216,8 +216,9 @@ class GridSpec(_Strict):
     regridder: str = Field(
         "builtin",
         description=(
-            "Registered regridder: builtin (exact conservative for rectilinear grids, the tested default) "
-            "or xesmf (ESMF, curvilinear grids; only when asked for, and untested on some platforms)."
+            "Registered regridder: builtin (exact conservative, the tested default) or xesmf (ESMF "
+            "conservative; only when asked for, and untested on some platforms). Both take rectilinear grids: "
+            "curvilinear inputs are refused."
         ),
     )
 

@@ -312,9 +312,9 @@ def _axis_name(ds: xr.Dataset, variable: str, key: str, path) -> str:
     name = names[0]
     if ds[name].ndim != 1:
         raise InputDataError(
-            f"{key} is two-dimensional (curvilinear grid), which socbench cannot regrid yet "
-            "(the xesmf backend handles rectilinear grids only); remap the file to a regular "
-            "latitude-longitude grid first (e.g. `cdo remapcon`)",
+            f"{key} is two-dimensional (curvilinear grid): socbench reads rectilinear grids only, whichever "
+            "analysis_grid.regridder is chosen; remap the file to a regular latitude-longitude grid first "
+            "(e.g. `cdo remapcon`)",
             path=path,
             variable=variable,
         )

@@ -246,3 +246,33 @@ def test_check_writes_the_provenance_of_a_run(bundle, definition_file, small_def
     assert any("SYN-FAITHFUL" in path for path in provenance["input_files"])
     assert provenance["check"]["reference_bundle"] == str(bundle.resolve())
     assert provenance["check"]["models"] == {"SYN-FAITHFUL": faithful}
+
+
+def test_bare_bundle_name_not_found_names_where_it_looked(definition_file, small_world, tmp_path, monkeypatch, capsys):
+    (tmp_path / ".bundle2.tmp-abc123").mkdir()  # what a killed `reference build --out bundle2` leaves
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", str(definition_file), "--reference", "bundle2", "--model",
+                 f"X={member_dir(small_world, 'SYN-FAITHFUL')}", "--baseline", "SYN-FAITHFUL", "--quiet", "--no-cache",
+                 "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "site-packages" not in error
+    assert f"reference bundle 'bundle2' not found: no directory {tmp_path / 'bundle2'}" in error
+    assert "shipped: demo" in error and ".bundle2.tmp-abc123 is what an interrupted" in error
+
+
+def test_full_disk_while_writing_a_bundle_is_one_clear_line(bundle, small_definition, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    reference, scores, ceiling = load_reference(bundle, small_definition)
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full_disk)
+    with pytest.raises(BundleError, match=r"cannot write the reference bundle .*new \(RuntimeError: NetCDF: HDF error; "
+                                          r"\d+ MB free there\): is the disk full"):
+        save_reference(reference, SimpleNamespace(scores=scores, ceiling=ceiling), tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == []
