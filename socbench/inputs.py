@@ -91,13 +91,12 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
                 )
             return open_geotiff(Path(path), variable)
         try:
-            # Large files stay lazy (dask, chunk by chunk); small ones are faster read whole.
-            chunks = {} if Path(path).stat().st_size > _LAZY_BYTES else None
             with warnings.catch_warnings():
                 # HWSD-like files declare both _FillValue and missing_value: both are missing, as intended.
                 warnings.filterwarnings("ignore", message=".*multiple fill values.*")
                 # Times are decoded below, for the variable's own axis only, with messages of our own.
-                ds = xr.open_dataset(path, decode_times=False, chunks=chunks)
+                # Opened without chunks, nothing is read yet: the choice of the lazy path comes after.
+                ds = xr.open_dataset(path, decode_times=False)
         except Exception as exc:  # netCDF4/h5py raise many types for corrupt files
             raise InputDataError(
                 f"cannot be read as netCDF ({type(exc).__name__}: {one_line(exc)})", path=path, variable=variable
@@ -105,7 +104,7 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         if variable not in ds.data_vars:
             present = ", ".join(sorted(map(str, ds.data_vars))) or "none"
             raise InputDataError(f"variable is absent; variables present: {present}", path=path, variable=variable)
-        datasets.append(decode_time(ds, variable, path))
+        datasets.append(decode_time(lazy_if_large(ds, variable), variable, path))
     datasets = in_time_order(datasets, list(paths), variable)
     if len(datasets) == 1:
         return datasets[0]
@@ -115,6 +114,36 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         raise InputDataError(
             f"files cannot be joined along time ({one_line(exc)})", path=paths[0], variable=variable
         ) from None
+
+
+def decoded_bytes(data: xr.DataArray) -> int:
+    """Memory the variable takes once decoded (shape x decoded dtype), whatever its size on disk.
+
+    A zlib-compressed file can be a hundred times smaller on disk than in
+    memory, so the on-disk size cannot choose between reading whole and lazily.
+    """
+    return int(np.prod(data.shape, dtype=np.int64)) * max(np.dtype(data.dtype).itemsize, 8)  # read as float64
+
+
+def lazy_chunks(data: xr.DataArray) -> dict[str, int]:
+    """Dask chunks for a large variable: one step of every leading dimension, horizontal tiles.
+
+    Tiles are at least the file's own chunks (``chunksizes``), so that no
+    compressed chunk is decompressed once per tile.
+    """
+    on_disk = data.encoding.get("chunksizes") or (0,) * data.ndim
+    horizontal = data.dims[-2:]
+    return {
+        str(dim): min(size, max(_TILE, int(disk or 0))) if dim in horizontal else 1
+        for dim, size, disk in zip(data.dims, data.shape, on_disk)
+    }
+
+
+def lazy_if_large(ds: xr.Dataset, variable: str) -> xr.Dataset:
+    """``ds`` with ``variable`` as dask chunks when its decoded size exceeds 32 MB; unchanged otherwise."""
+    if variable not in ds.data_vars or decoded_bytes(ds[variable]) <= _LAZY_BYTES:
+        return ds
+    return ds.chunk(lazy_chunks(ds[variable]))
 
 
 def _date(value) -> str:
@@ -261,9 +290,10 @@ def open_geotiff(path: Path, variable: str) -> xr.Dataset:
         raise InputDataError(
             "GeoTIFF input needs the optional dependency: pip install socbench[geotiff]", path=path, variable=variable
         ) from None
-    chunks = {"band": 1, "y": _TILE, "x": _TILE} if path.stat().st_size > _LAZY_BYTES else None
     try:
-        data = rioxarray.open_rasterio(path, mask_and_scale=True, chunks=chunks)
+        data = rioxarray.open_rasterio(path, mask_and_scale=True)  # lazy: nothing is read yet
+        if decoded_bytes(data) > _LAZY_BYTES:  # by decoded size: compressed GeoTIFFs are small on disk
+            data = data.chunk({"band": 1, "y": _TILE, "x": _TILE})
     except Exception as exc:  # rasterio raises RasterioIOError and others for unreadable files
         raise InputDataError(
             f"cannot be read as GeoTIFF ({type(exc).__name__}: {exc})", path=path, variable=variable
@@ -764,8 +794,9 @@ def _read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
     file_range = file_valid_range(ds[variable])
     frequency = declared_frequency(ds, path)
     ds = drop_singletons(canonical_grid(ds, variable, path), variable, path)
-    if ds[variable].chunks is not None:
-        # Large inputs stay lazy: horizontal tiles bound the memory of every later step.
+    if ds[variable].chunks is not None and max(max(ds[variable].chunksizes[d]) for d in (LAT, LON)) > 4 * _TILE:
+        # Large inputs stay lazy: horizontal tiles bound the memory of every later step. Chunks that
+        # are already tiles (lazy_chunks) are kept: re-tiling them would hold several at once.
         ds = ds.chunk({LAT: _TILE, LON: _TILE})
     calendar = calendar_of(ds)
     masked, n_nonfinite = mask_values(ds[variable].astype(float), request, file_range)

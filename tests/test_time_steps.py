@@ -193,3 +193,30 @@ def test_packed_valid_range_is_unpacked(tmp_path):
     field = read_field(request([path], "soc", "kg m-2"), 2010, 2014)
     assert np.isnan(field["soc"].values[0]).all()
     np.testing.assert_allclose(field["soc"].values[1:], 50.0, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ item 15: the lazy path by decoded size
+
+
+def test_compressed_file_is_read_lazily_by_its_decoded_size(tmp_path):
+    """A few hundred kB on disk, 96 MB decoded as float64: it must take the lazy (dask) path."""
+    from socbench.inputs import _LAZY_BYTES, decoded_bytes, open_variable
+
+    lat, lon = np.linspace(-89.95, 89.95, 2000), np.linspace(-179.95, 179.95, 2000)
+    path = tmp_path / "compressed.nc"
+    with netCDF4.Dataset(path, "w") as nc:
+        for name, values_, units_ in (("lat", lat, "degrees_north"), ("lon", lon, "degrees_east")):
+            nc.createDimension(name, values_.size)
+            axis = nc.createVariable(name, "f8", (name,))
+            axis[:], axis.units = values_, units_
+        nc.createDimension("time", 3)
+        time = nc.createVariable("time", "f8", ("time",))
+        time[:], time.units = [15.0, 45.0, 74.0], "days since 2010-01-01"
+        tas = nc.createVariable("tas", "f4", ("time", "lat", "lon"), zlib=True, complevel=4)
+        tas.units = "K"
+        tas[:] = 280.0
+    assert path.stat().st_size < _LAZY_BYTES / 10
+    ds = open_variable([path], "tas")
+    assert decoded_bytes(ds["tas"]) > _LAZY_BYTES
+    assert ds["tas"].chunks is not None  # lazy: read tile by tile, never whole
+    assert max(ds["tas"].chunksizes["time"]) == 1
