@@ -236,14 +236,19 @@ def _check(
     )
     comparison = compare(result.scores, previous, baseline, tolerance, list(models))
     result.provenance = provenance(definition, reference.context, prepared, workers, time.time() - started)
-    result.provenance["check"] = {
+    result.provenance["check"] = _check_provenance(bundle, models, baseline, baseline_scores, tolerance)
+    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
+
+
+def _check_provenance(bundle, models: dict[str, str], baseline: str, baseline_scores, tolerance: float) -> dict:
+    """What a check compared, beside the provenance of a run."""
+    return {
         "reference_bundle": str(Path(bundle).resolve()),
         "models": {name: str(pattern) for name, pattern in models.items()},
         "baseline": baseline,
         "baseline_scores": str(baseline_scores) if baseline_scores is not None else None,
         "tolerance": tolerance,
     }
-    return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
 
 
 def read_baseline_scores(path) -> pd.DataFrame:
