@@ -276,3 +276,13 @@ def test_full_disk_while_writing_a_bundle_is_one_clear_line(bundle, small_defini
                                           r"\d+ MB free there\): is the disk full"):
         save_reference(reference, SimpleNamespace(scores=scores, ceiling=ceiling), tmp_path / "new")
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == []
+
+
+@pytest.mark.parametrize("day_version", ["", "v29990101"])
+def test_check_reads_the_definitions_table_not_a_newer_daily_file(bundle, small_definition, small_world, tmp_path,
+                                                                  day_version):
+    """A member holding Amon/tas and a (newer or same-version) day/tas, 30 K warmer: scored as itself (item 7)."""
+    member = _member_with_daily_tas(small_world, tmp_path / "member", day_version)
+    outcome = check(small_definition, bundle, {"SYN-FAITHFUL": str(member)})
+    assert outcome.passed, (outcome.result.failures, outcome.regressions)
+    assert all("_day_" not in path for path in outcome.result.provenance["input_files"])
