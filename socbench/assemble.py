@@ -30,14 +30,22 @@ def unscored_models(models: list[str], scores: pd.DataFrame, skipped: list[dict]
     """A failure row for every model that has no score row, with the reason.
 
     A model read without error can still get no score: every region may lack
-    valid cells or coverage (all-zero or non-finite SOC, a small domain).
+    valid cells or coverage (all-zero or non-finite SOC, a small domain), or
+    every component with a weight may be withheld, leaving no ``overall``.
     Listing it as a failure makes the run partial and the CI gate fail,
     instead of dropping the model silently.
     """
     scored = set(scores["model"])
+    with_overall = set(scores.loc[(scores["metric"] == "overall") & np.isfinite(scores["value"].astype(float)), "model"])
     rows = []
     for name in models:
+        if name in with_overall:
+            continue
         if name in scored:
+            # Every weighted component withheld everywhere: a run must not call such a model "ok".
+            reason = ("no overall score in any region: every component with a weight in scores.weights was "
+                      "withheld (see the assessments and the model's page for the reasons)")
+            rows.append({"dataset": name, "kind": "model", "reason": reason})
             continue
         reasons = [f"{row['region']}: {row['reason']}" for row in skipped if row["dataset"] == name]
         detail = "; ".join(reasons[:3]) + (f"; and {len(reasons) - 3} more region(s)" if len(reasons) > 3 else "")

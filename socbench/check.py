@@ -12,6 +12,7 @@ from __future__ import annotations
 import glob
 import math
 import re
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +26,12 @@ from .config import Definition
 from .errors import InputDataError, SocbenchError
 from .discover import ModelFiles
 from .execute import worker_pool
+from .inputs import one_line
+from .names import check_new_model_names
 from .pipeline import Reference, score_models
 from .prepare import prepare_model
 from .progress import Progress, silent
+from .provenance import provenance
 from .reference import load_reference
 from .results import METRICS, RunResult
 
@@ -76,21 +80,42 @@ class CheckResult:
         return self.regressions.empty and self.result.failures.empty and not self.unscored
 
 
-def model_files_from_path(name: str, pattern: str) -> ModelFiles:
+def model_files_from_path(name: str, pattern: str, tables: dict[str, str] | None = None) -> ModelFiles:
     """A model's files from a directory (searched recursively) or a glob.
 
     Files are assigned to variables by their CMIP file name
-    (``<variable>_<table>_...nc``); when several version directories hold a
-    variable, the latest (highest sorting directory name) is used.
+    (``<variable>_<table>_...nc``). With ``tables`` (variable -> CMIP table, as
+    the definition asks), only files of that table are used for the variable:
+    a member directory may hold ``Amon/tas`` and ``day/tas``. When several
+    version directories hold a variable, the latest (highest sorting directory
+    name) is used.
+
+    Raises
+    ------
+    InputDataError
+        No netCDF file; a variable in several directories of the latest version;
+        a wanted variable present only in other tables.
     """
     path = Path(pattern)
     candidates = sorted(path.rglob("*.nc")) if path.is_dir() else sorted(Path(p) for p in glob.glob(pattern, recursive=True))
     if not candidates:
         raise InputDataError(f"model {name!r}: no netCDF file found", path=pattern)
+    tables = tables or {}
     by_variable: dict[str, dict[Path, list[Path]]] = {}
+    other_tables: dict[str, set[str]] = {}
     for file in candidates:
-        variable = file.name.split("_", 1)[0]
+        variable, table = (file.name.split("_") + [""])[:2]
+        if variable in tables and table != tables[variable]:
+            other_tables.setdefault(variable, set()).add(table)
+            continue
         by_variable.setdefault(variable, {}).setdefault(file.parent, []).append(file)
+    for variable, found in sorted(other_tables.items()):
+        if variable not in by_variable:
+            raise InputDataError(
+                f"model {name!r}: variable {variable!r} is only in table(s) {', '.join(sorted(found))}; the "
+                f"definition reads it from table {tables[variable]!r} ({variable}_{tables[variable]}_*.nc)",
+                path=pattern,
+            )
     files = {}
     for variable, dirs in by_variable.items():
         latest = max(d.name for d in dirs)
@@ -103,6 +128,14 @@ def model_files_from_path(name: str, pattern: str) -> ModelFiles:
             )
         files[variable] = dirs[chosen[0]]
     return ModelFiles(name=name, member="given", files=files)
+
+
+def definition_tables(definition: Definition) -> dict[str, str]:
+    """Variable -> table of every model variable the definition reads, ``prefer`` alternatives included."""
+    tables = wanted_tables(definition)
+    tables.update({name: definition.target.table for name in definition.target.prefer})
+    tables.update({fx: "fx" for fx in FX_VARIABLES})
+    return tables
 
 
 def compare(
@@ -180,12 +213,10 @@ def _check(
     definition, bundle, models, baseline, baseline_scores, tolerance, workers, progress, cache, bootstraps
 ) -> CheckResult:
     reference, bundle_scores, ceiling = load_reference(bundle, definition)
-    previous = bundle_scores
+    check_new_model_names(models, [p.name for p in reference.products], bundle)
+    previous, source = bundle_scores, f"reference bundle {bundle}"
     if baseline_scores is not None:
-        try:
-            previous = pd.read_csv(baseline_scores)
-        except Exception as exc:
-            raise SocbenchError(f"{baseline_scores}: cannot read baseline scores ({exc})") from None
+        previous, source = read_baseline_scores(baseline_scores), str(baseline_scores)
     known = list(dict.fromkeys(previous["model"]))
     if baseline is None:
         same = [name for name in models if name in known]
@@ -194,14 +225,16 @@ def _check(
         baseline = same[0]
     if baseline not in known:
         raise SocbenchError(f"baseline model {baseline!r} not in the baseline scores (known: {', '.join(known)})")
+    require_comparable(previous, baseline, source)
     files, failures = [], []
     for name, pattern in models.items():
         try:
-            files.append(model_files_from_path(name, pattern))
+            files.append(model_files_from_path(name, pattern, definition_tables(definition)))
         except SocbenchError as exc:
             failures.append({"dataset": name, "kind": "model", "reason": str(exc)})
     result = score_against(reference, files, workers, progress, cache, bootstraps, failures)
     comparison = compare(result.scores, previous, baseline, tolerance, list(models))
+    result.provenance["check"] = _check_provenance(bundle, models, baseline, baseline_scores, tolerance)
     return CheckResult(result=result, comparison=comparison, baseline=baseline, tolerance=tolerance, models=list(models))
 
 
@@ -219,6 +252,7 @@ def score_against(
     A model that cannot be read is a failure of the result, with the reason,
     appended to ``failures``; the others are scored.
     """
+    started = time.time()
     failures = list(failures or [])
     prepared = []
     for model in models:
@@ -230,12 +264,55 @@ def score_against(
     result = score_models(
         reference, prepared, workers=workers, progress=progress, cache=cache, failures=failures, bootstraps=bootstraps
     )
-    result.provenance = {  # what scores.json needs to name each model's CMIP facets
-        **result.provenance,
-        "target_variable": reference.context.definition.target.variable,
-        "model_files": {model.name: list(model.log.files) for model in prepared},
-    }
+    context = reference.context
+    result.provenance = provenance(context.definition, context, prepared, workers, time.time() - started)
     return result
+
+
+def _check_provenance(bundle, models: dict[str, str], baseline: str, baseline_scores, tolerance: float) -> dict:
+    """What a check compared, beside the provenance of a run."""
+    return {
+        "reference_bundle": str(Path(bundle).resolve()),
+        "models": {name: str(pattern) for name, pattern in models.items()},
+        "baseline": baseline,
+        "baseline_scores": str(baseline_scores) if baseline_scores is not None else None,
+        "tolerance": tolerance,
+    }
+
+
+def read_baseline_scores(path) -> pd.DataFrame:
+    """A previous ``scores.csv`` (``model, region, metric, value``).
+
+    Raises
+    ------
+    SocbenchError
+        Unreadable, or without those columns.
+    """
+    try:
+        scores = pd.read_csv(path)
+    except Exception as exc:  # pandas raises many types for bad CSV files
+        raise SocbenchError(f"{path}: cannot read baseline scores ({one_line(exc)})") from None
+    missing = [c for c in ("model", "region", "metric", "value") if c not in scores.columns]
+    if missing:
+        raise SocbenchError(f"{path}: baseline scores lack the column(s) {', '.join(missing)}; expected a socbench "
+                            "scores.csv (model, region, metric, value)")
+    scores["value"] = pd.to_numeric(scores["value"], errors="coerce")
+    return scores
+
+
+def require_comparable(scores: pd.DataFrame, baseline: str, source: str) -> None:
+    """Refuse a baseline without a single finite score: every comparison would "pass" against nothing.
+
+    Raises
+    ------
+    SocbenchError
+    """
+    rows = scores[(scores["model"] == baseline) & scores["metric"].isin(METRICS)]
+    if not np.isfinite(rows["value"].astype(float)).any():
+        raise SocbenchError(
+            f"{source}: baseline model {baseline!r} has no finite score ({len(rows)} cells, all empty or NaN), so "
+            "nothing can be compared; give the scores.csv of a run that scored it, or another --baseline"
+        )
 
 
 def _fmt(value: float) -> str:

@@ -167,10 +167,15 @@ def _print_skipped(result) -> None:
 def _cmd_run(args) -> int:
     from .config import load_definition
     from .outputs import claim_output
+    from .errors import SocbenchWarning
     from .report import load_baseline
+    from .report.baseline import definition_mismatch
 
     definition, root = load_definition(args.definition, data_root=args.data_root)
     baseline = load_baseline(args.baseline) if args.baseline else None  # bad input fails before any computing
+    mismatch = definition_mismatch(baseline, definition) if baseline is not None else None
+    if mismatch:
+        warnings.warn(mismatch, SocbenchWarning, stacklevel=1)
     with claim_output(args.out, protect=[args.definition, root]) as out:
         return _run_and_report(definition, root, out, _workers(args), args.quiet, _cache(args), baseline)
 
@@ -213,12 +218,9 @@ def _parse_models(pairs: list[str]) -> dict[str, str]:
 
 
 def _bundle_path(name: str) -> Path:
-    from .resources import resource_dir
+    from .reference import bundle_location
 
-    path = Path(name)
-    if path.is_dir() or path.is_absolute() or len(path.parts) > 1:
-        return path
-    return resource_dir("reference") / name
+    return bundle_location(name)
 
 
 def _cmd_check(args) -> int:

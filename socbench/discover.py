@@ -158,6 +158,17 @@ def version_key(version: str) -> tuple:
     return (1, int(digits), str(version)) if digits else (0, 0, str(version))
 
 
+def wanted_tables(definition) -> dict[str, str]:
+    """Variable -> CMIP table of every model variable a definition reads (target, added, covariates)."""
+    target = definition.target
+    wanted = {target.variable: target.table}
+    wanted.update({v: target.table for v in target.add})
+    for covariate in definition.covariates.values():
+        if covariate.model is not None:
+            wanted[covariate.model.variable] = covariate.model.table
+    return wanted
+
+
 # ------------------------------------------------------------------ walking
 
 

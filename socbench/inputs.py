@@ -18,6 +18,7 @@ other than as written is noted in the field's ``notes`` and warned about
 from __future__ import annotations
 
 import glob
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,11 @@ from .errors import InputDataError, SocbenchError, SocbenchWarning
 from .units import UnitError, conversion, read_units, same_units
 
 LAT, LON = "lat", "lon"
+#: Coordinate along time holding each step's length in days (from the file's time bounds).
+STEP_DAYS = "time_step_days"
+#: A time series covering less of the period than this (by summed step lengths) is that dataset's failure;
+#: between this and full coverage it is read with a warning. Documented in docs/definition.md (period).
+MIN_TIME_COVERAGE = 0.8
 _LAZY_BYTES = 32 * 2**20
 _TILE = 1024  # cells per side of a lazy horizontal tile
 _GEOTIFF_SUFFIXES = (".tif", ".tiff")
@@ -85,13 +91,12 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
                 )
             return open_geotiff(Path(path), variable)
         try:
-            # Large files stay lazy (dask, chunk by chunk); small ones are faster read whole.
-            chunks = {} if Path(path).stat().st_size > _LAZY_BYTES else None
             with warnings.catch_warnings():
                 # HWSD-like files declare both _FillValue and missing_value: both are missing, as intended.
                 warnings.filterwarnings("ignore", message=".*multiple fill values.*")
                 # Times are decoded below, for the variable's own axis only, with messages of our own.
-                ds = xr.open_dataset(path, decode_times=False, chunks=chunks)
+                # Opened without chunks, nothing is read yet: the choice of the lazy path comes after.
+                ds = xr.open_dataset(path, decode_times=False)
         except Exception as exc:  # netCDF4/h5py raise many types for corrupt files
             raise InputDataError(
                 f"cannot be read as netCDF ({type(exc).__name__}: {one_line(exc)})", path=path, variable=variable
@@ -99,7 +104,8 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         if variable not in ds.data_vars:
             present = ", ".join(sorted(map(str, ds.data_vars))) or "none"
             raise InputDataError(f"variable is absent; variables present: {present}", path=path, variable=variable)
-        datasets.append(decode_time(ds, variable, path))
+        datasets.append(decode_time(lazy_if_large(ds, variable), variable, path))
+    datasets = in_time_order(datasets, list(paths), variable)
     if len(datasets) == 1:
         return datasets[0]
     try:
@@ -108,6 +114,77 @@ def open_variable(paths: list[Path], variable: str) -> xr.Dataset:
         raise InputDataError(
             f"files cannot be joined along time ({one_line(exc)})", path=paths[0], variable=variable
         ) from None
+
+
+def decoded_bytes(data: xr.DataArray) -> int:
+    """Memory the variable takes once decoded (shape x decoded dtype), whatever its size on disk.
+
+    A zlib-compressed file can be a hundred times smaller on disk than in
+    memory, so the on-disk size cannot choose between reading whole and lazily.
+    """
+    return int(np.prod(data.shape, dtype=np.int64)) * max(np.dtype(data.dtype).itemsize, 8)  # read as float64
+
+
+def lazy_chunks(data: xr.DataArray) -> dict[str, int]:
+    """Dask chunks for a large variable: one step of every leading dimension, horizontal tiles.
+
+    Tiles are at least the file's own chunks (``chunksizes``), so that no
+    compressed chunk is decompressed once per tile.
+    """
+    on_disk = data.encoding.get("chunksizes") or (0,) * data.ndim
+    horizontal = data.dims[-2:]
+    return {
+        str(dim): min(size, max(_TILE, int(disk or 0))) if dim in horizontal else 1
+        for dim, size, disk in zip(data.dims, data.shape, on_disk)
+    }
+
+
+def lazy_if_large(ds: xr.Dataset, variable: str) -> xr.Dataset:
+    """``ds`` with ``variable`` as dask chunks when its decoded size exceeds 32 MB; unchanged otherwise."""
+    if variable not in ds.data_vars or decoded_bytes(ds[variable]) <= _LAZY_BYTES:
+        return ds
+    return ds.chunk(lazy_chunks(ds[variable]))
+
+
+def _date(value) -> str:
+    return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def in_time_order(datasets: list[xr.Dataset], paths: list, variable: str) -> list[xr.Dataset]:
+    """The files of one series sorted by their first time step; overlaps refused.
+
+    A stale file beside a newer one (``..._201001-201212.nc`` next to
+    ``..._201001-201412.nc``) would otherwise be counted twice.
+
+    Raises
+    ------
+    InputDataError
+        When a file repeats a time step, or two files share time steps (naming both).
+    """
+    timed = [(ds, path) for ds, path in zip(datasets, paths) if "time" in ds[variable].dims]
+    for ds, path in timed:
+        times = ds["time"].values
+        if len(set(times.tolist())) != times.size:
+            raise InputDataError(
+                f"the time axis repeats {times.size - len(set(times.tolist()))} time step(s); each step would be "
+                "counted twice: write the file again without the repeated steps",
+                path,
+                variable,
+            )
+    if len(timed) < 2:
+        return datasets
+    timed.sort(key=lambda item: item[0]["time"].values.min())
+    for (before, first), (after, second) in zip(timed, timed[1:]):
+        last, start = before["time"].values.max(), after["time"].values.min()
+        if start <= last:
+            raise InputDataError(
+                f"its time steps ({_date(before['time'].values.min())} to {_date(last)}) overlap those of {second} "
+                f"({_date(start)} to {_date(after['time'].values.max())}); the overlap would be counted twice: "
+                "remove the stale file or narrow the path/glob to one series",
+                first,
+                variable,
+            )
+    return [ds for ds, _ in timed] + [ds for ds in datasets if "time" not in ds[variable].dims]
 
 
 def one_line(exc: BaseException) -> str:
@@ -169,11 +246,27 @@ def decode_time(ds: xr.Dataset, variable: str, path) -> xr.Dataset:
             path,
             variable,
         ) from None
+    lengths = _bounds_days(ds, name, str(units), calendar)
     if name != "time":
         ds = ds.drop_vars([v for v in ("time",) if v in ds.variables]).rename({name: "time"})
     ds = ds.assign_coords(time=("time", np.asarray(dates), attrs))
+    if lengths is not None:
+        ds = ds.assign_coords({STEP_DAYS: ("time", lengths)})
     ds["time"].encoding["calendar"] = calendar
     return ds
+
+
+def _bounds_days(ds: xr.Dataset, name: str, units: str, calendar: str) -> np.ndarray | None:
+    """Length in days of each time step from the CF ``bounds`` of the time axis; None without usable bounds."""
+    bounds_name = ds[name].attrs.get("bounds") or ds[name].attrs.get("climatology")
+    if bounds_name not in ds.variables or ds[bounds_name].shape != (ds.sizes[name], 2):
+        return None
+    try:
+        edges = cftime.num2date(np.asarray(ds[bounds_name].values), units, calendar, only_use_cftime_datetimes=True)
+    except Exception:  # unreadable bounds: the lengths are then inferred from the steps
+        return None
+    days = np.array([(end - begin).total_seconds() / 86400.0 for begin, end in edges])
+    return days if np.all(days > 0) else None
 
 
 def open_geotiff(path: Path, variable: str) -> xr.Dataset:
@@ -197,9 +290,10 @@ def open_geotiff(path: Path, variable: str) -> xr.Dataset:
         raise InputDataError(
             "GeoTIFF input needs the optional dependency: pip install socbench[geotiff]", path=path, variable=variable
         ) from None
-    chunks = {"band": 1, "y": _TILE, "x": _TILE} if path.stat().st_size > _LAZY_BYTES else None
     try:
-        data = rioxarray.open_rasterio(path, mask_and_scale=True, chunks=chunks)
+        data = rioxarray.open_rasterio(path, mask_and_scale=True)  # lazy: nothing is read yet
+        if decoded_bytes(data) > _LAZY_BYTES:  # by decoded size: compressed GeoTIFFs are small on disk
+            data = data.chunk({"band": 1, "y": _TILE, "x": _TILE})
     except Exception as exc:  # rasterio raises RasterioIOError and others for unreadable files
         raise InputDataError(
             f"cannot be read as GeoTIFF ({type(exc).__name__}: {exc})", path=path, variable=variable
@@ -248,9 +342,9 @@ def _axis_name(ds: xr.Dataset, variable: str, key: str, path) -> str:
     name = names[0]
     if ds[name].ndim != 1:
         raise InputDataError(
-            f"{key} is two-dimensional (curvilinear grid), which socbench cannot regrid yet "
-            "(the xesmf backend handles rectilinear grids only); remap the file to a regular "
-            "latitude-longitude grid first (e.g. `cdo remapcon`)",
+            f"{key} is two-dimensional (curvilinear grid): socbench reads rectilinear grids only, whichever "
+            "analysis_grid.regridder is chosen; remap the file to a regular latitude-longitude grid first "
+            "(e.g. `cdo remapcon`)",
             path=path,
             variable=variable,
         )
@@ -386,31 +480,121 @@ def _climatology_period(time: xr.DataArray) -> str:
     return str(time.attrs.get("climo_period") or time.attrs.get("climatology_period") or "period not stated")
 
 
-def period_mean(data: xr.DataArray, start: int, end: int, path, variable: str) -> tuple[xr.DataArray, str | None]:
-    """Mean over the years ``start..end`` (inclusive), weighted by days per step.
+_FREQUENCY = re.compile(r"(?:[A-Z]+)?(mon|day|yr|\d+hr)(?:C|Pt|CM|Ant|Gre)?")
+
+
+def declared_frequency(ds: xr.Dataset, path) -> str | None:
+    """The sampling a file declares: its CMIP ``frequency`` attribute, else the CMIP table of its name.
+
+    Returns ``"mon"``, ``"day"``, ``"yr"``, ``"<N>hr"`` or None. A CMIP file
+    name is ``<variable>_<table>_...``: tables ending in ``mon`` (Amon, Lmon,
+    Emon) are monthly, in ``day`` daily, in ``yr`` yearly.
+    """
+    name = Path(str(path)).name
+    table = name.split("_")[1] if name.count("_") >= 2 else ""
+    for text in (str(ds.attrs.get("frequency", "")).strip(), table):
+        match = _FREQUENCY.fullmatch(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def step_days(time: xr.DataArray, lengths=None, frequency: str | None = None) -> np.ndarray:
+    """Length in days of each time step.
+
+    In order: the time bounds (``lengths``), the declared ``frequency``
+    (:func:`declared_frequency`; a month lasts its calendar month, a year its
+    calendar year), else the spacing of the steps (about a month: calendar
+    months; about a year: calendar years; otherwise the median spacing). A
+    single step without bounds or frequency gets NaN (its length is unknown).
+    """
+    if lengths is not None:
+        return np.asarray(lengths, dtype=float)
+    values = time.values
+    if frequency is None and time.size >= 2:
+        spacing = float(np.median([(b - a).total_seconds() / 86400.0 for a, b in zip(values[:-1], values[1:])]))
+        frequency = "mon" if 27.0 <= spacing <= 32.0 else "yr" if 359.0 <= spacing <= 367.0 else None
+        if frequency is None:
+            return np.full(time.size, spacing)
+    if frequency == "mon":
+        return time.dt.days_in_month.values.astype(float)
+    if frequency == "yr":
+        kind = type(values[0])
+        return np.array([(kind(v.year + 1, 1, 1) - kind(v.year, 1, 1)).days for v in values], dtype=float)
+    if frequency == "day":
+        return np.ones(time.size)
+    if frequency is not None and frequency.endswith("hr"):
+        return np.full(time.size, int(frequency.removesuffix("hr")) / 24.0)
+    return np.full(time.size, np.nan)
+
+
+def period_days(start: int, end: int, calendar: str) -> float:
+    """Days from 1 January of ``start`` to 31 December of ``end`` in a CF calendar."""
+    first = cftime.datetime(start, 1, 1, calendar=calendar)
+    return (cftime.datetime(end + 1, 1, 1, calendar=calendar) - first).total_seconds() / 86400.0
+
+
+@dataclass
+class PeriodMean:
+    """A field's mean over the period, and what it rests on.
+
+    Attributes
+    ----------
+    mean : DataArray
+    climatology : str or None
+        A 12-month climatology's period as the file states it, None otherwise.
+    step_days : ndarray or None
+        Length in days of each time step in the period (None for maps and climatologies).
+    present : DataArray or None
+        Whether each of those steps holds any value (lazy for dask data).
+    period_days : float
+    """
+
+    mean: xr.DataArray
+    climatology: str | None = None
+    step_days: np.ndarray | None = None
+    present: xr.DataArray | None = None
+    period_days: float = float("nan")
+
+    def coverage(self, present: np.ndarray | None = None) -> float | None:
+        """Fraction of the period covered by steps holding values (None for maps and climatologies)."""
+        if self.step_days is None or np.isnan(self.step_days).all():
+            return None
+        present = np.asarray(self.present if present is None else present, dtype=bool)
+        return float(min(self.step_days[present].sum() / self.period_days, 1.0))
+
+
+def period_mean(
+    data: xr.DataArray, start: int, end: int, path, variable: str, lengths=None, frequency: str | None = None
+) -> PeriodMean:
+    """Mean over the years ``start..end`` (inclusive), each step weighted by its own length.
 
     Fields without a time axis (maps) are returned unchanged. A 12-month
     climatology (see :func:`monthly_climatology`) is averaged over its months,
-    weighted by month length, whatever the period.
+    weighted by month length, whatever the period. A time series' steps are
+    weighted by their length in days (:func:`step_days`), so daily data are
+    not weighted by the length of their month.
 
-    Returns
-    -------
-    mean : DataArray
-    climatology : str or None
-        The climatology's period as the file states it, None for a time series.
+    Parameters
+    ----------
+    lengths : array, optional
+        Step lengths in days from the file's time bounds (coordinate :data:`STEP_DAYS`).
+    frequency : str, optional
+        The sampling the file declares (:func:`declared_frequency`).
 
     Raises
     ------
     InputDataError
-        If a time series does not cover the period.
+        If a time series misses whole years of the period.
     """
     if "time" not in data.dims:
-        return data, None
+        return PeriodMean(data)
     if monthly_climatology(data["time"]):
         days = data["time"].dt.days_in_month.astype(float)
-        return data.weighted(days).mean("time"), _climatology_period(data["time"])
+        return PeriodMean(data.weighted(days).mean("time"), _climatology_period(data["time"]))
     years = data["time"].dt.year
-    chosen = data.sel(time=(years >= start) & (years <= end))
+    inside = ((years >= start) & (years <= end)).values
+    chosen = data.isel(time=np.flatnonzero(inside))
     covered = set(np.unique(chosen["time"].dt.year.values).tolist()) if chosen.sizes["time"] else set()
     missing = sorted(set(range(start, end + 1)) - covered)
     if missing:
@@ -421,30 +605,68 @@ def period_mean(data: xr.DataArray, start: int, end: int, path, variable: str) -
             path,
             variable,
         )
-    days = chosen["time"].dt.days_in_month.astype(float)
-    return chosen.weighted(days).mean("time"), None
+    days = step_days(chosen["time"], None if lengths is None else np.asarray(lengths)[inside], frequency)
+    weights = xr.DataArray(np.nan_to_num(days, nan=1.0), dims="time")
+    present = chosen.notnull().any([d for d in chosen.dims if d != "time"])
+    total = period_days(start, end, calendar_of(data.to_dataset(name="v")))
+    return PeriodMean(chosen.weighted(weights).mean("time"), None, days, present, total)
+
+
+def check_time_coverage(coverage: float | None, start: int, end: int, path, variable: str, notes: list[str]) -> None:
+    """Fail a series covering less than :data:`MIN_TIME_COVERAGE` of the period; note one not covering all of it.
+
+    Raises
+    ------
+    InputDataError
+        Below the threshold, with the coverage found.
+    """
+    if coverage is None or coverage >= 0.999:
+        return
+    if coverage < MIN_TIME_COVERAGE:
+        raise InputDataError(
+            f"time steps holding values cover {coverage:.0%} of the period {start}-{end} (the rest is missing or "
+            f"all-NaN); at least {MIN_TIME_COVERAGE:.0%} is needed: give the whole period's time steps",
+            path,
+            variable,
+        )
+    _note(notes, path, variable, f"time steps holding values cover only {coverage:.1%} of the period {start}-{end}; "
+          "the mean is over the steps present")
 
 
 # ----------------------------------------------------------------- values
 
 
-def _file_valid_range(data: xr.DataArray) -> tuple[float | None, float | None]:
-    """The file's CF valid_range / valid_min / valid_max, unpacked like the data."""
+def file_valid_range(data: xr.DataArray) -> tuple[float | None, float | None]:
+    """The file's CF valid_range / valid_min / valid_max, in the units of the decoded data.
+
+    Call it on the variable as opened (its encoding still says how it was
+    packed). CF: a valid range whose type is the packed data's type is in
+    packed units and is unpacked with scale_factor and add_offset; one of
+    the unpacked type is already in data units.
+    """
     attrs = data.attrs
     low, high = attrs.get("valid_min"), attrs.get("valid_max")
     if "valid_range" in attrs and np.size(attrs["valid_range"]) == 2:
         low, high = np.asarray(attrs["valid_range"]).tolist()
-    # CF: for packed data the valid range is given in packed values
+        kind = np.asarray(attrs["valid_range"]).dtype
+    else:
+        kind = np.asarray(low if low is not None else high if high is not None else 0.0).dtype
     scale, offset = data.encoding.get("scale_factor", 1.0), data.encoding.get("add_offset", 0.0)
+    packed = data.encoding.get("dtype")
+    if packed is None or np.dtype(packed) != kind:  # not packed, or the range is given unpacked
+        scale, offset = 1.0, 0.0
     unpack = lambda v: None if v is None else float(v) * float(scale) + float(offset)  # noqa: E731
     return unpack(low), unpack(high)
 
 
-def mask_values(data: xr.DataArray, request: "FieldRequest") -> tuple[xr.DataArray, xr.DataArray]:
+def mask_values(
+    data: xr.DataArray, request: "FieldRequest", file_range: tuple[float | None, float | None] | None = None
+) -> tuple[xr.DataArray, xr.DataArray]:
     """Mask +-inf, the definition's ``missing_values`` and values outside the valid range.
 
-    The valid range is the definition's ``valid_range``, else the file's CF
-    attributes. Values are compared in the file's units (before conversion).
+    The valid range is the definition's ``valid_range``, else ``file_range``
+    (:func:`file_valid_range` of the variable as opened; read from ``data``
+    when not given). Values are compared in the file's units (before conversion).
 
     Returns
     -------
@@ -457,7 +679,10 @@ def mask_values(data: xr.DataArray, request: "FieldRequest") -> tuple[xr.DataArr
     for value in request.missing_values:
         # float32 files hold e.g. -3.4e38 only to about 7 digits
         keep = keep & ~(np.abs(data - value) <= 1e-6 * abs(value))
-    low, high = request.valid_range if request.valid_range is not None else _file_valid_range(data)
+    if request.valid_range is not None:
+        low, high = request.valid_range
+    else:
+        low, high = file_valid_range(data) if file_range is None else file_range
     if low is not None:
         keep = keep & ~(data < low)
     if high is not None:
@@ -565,13 +790,18 @@ def read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
 def _read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
     path, variable, notes = request.paths[0], request.variable, []
     ds = open_variable(list(request.paths), variable)
+    lengths = ds[STEP_DAYS].values if STEP_DAYS in ds.coords and "time" in ds[variable].dims else None
+    file_range = file_valid_range(ds[variable])
+    frequency = declared_frequency(ds, path)
     ds = drop_singletons(canonical_grid(ds, variable, path), variable, path)
-    if ds[variable].chunks is not None:
-        # Large inputs stay lazy: horizontal tiles bound the memory of every later step.
+    if ds[variable].chunks is not None and max(max(ds[variable].chunksizes[d]) for d in (LAT, LON)) > 4 * _TILE:
+        # Large inputs stay lazy: horizontal tiles bound the memory of every later step. Chunks that
+        # are already tiles (lazy_chunks) are kept: re-tiling them would hold several at once.
         ds = ds.chunk({LAT: _TILE, LON: _TILE})
     calendar = calendar_of(ds)
-    masked, n_nonfinite = mask_values(ds[variable].astype(float), request)
-    mean, climatology = period_mean(masked, start, end, path, variable)
+    masked, n_nonfinite = mask_values(ds[variable].astype(float), request, file_range)
+    period = period_mean(masked, start, end, path, variable, lengths, frequency)
+    mean, climatology = period.mean, period.climatology
     if climatology is not None:
         _note(notes, path, variable, f"12-month climatology ({climatology}) used for the period {start}-{end}")
     if mean.chunks is None:
@@ -590,7 +820,9 @@ def _read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
     if aliases:
         _note(notes, path, variable, f"units {units!r} read through the alias table ({', '.join(aliases)})")
     values = xr.apply_ufunc(convert, mean, dask="parallelized", output_dtypes=[float])
-    n_nonfinite = _check_values(values, n_nonfinite, request, path)
+    n_nonfinite, present = _check_values(values, n_nonfinite, request, path, period.present)
+    coverage = period.coverage(present)
+    check_time_coverage(coverage, start, end, path, variable, notes)
     if n_nonfinite:
         _note(notes, path, variable, f"{n_nonfinite} infinite value(s) masked as missing")
     out = ds[["lat_bnds", "lon_bnds"]].copy()
@@ -600,18 +832,51 @@ def _read_field(request: FieldRequest, start: int, end: int) -> xr.Dataset:
         n_nonfinite=n_nonfinite,
         climatology=climatology is not None,
         climatology_period=climatology or "",
+        time_coverage=float("nan") if coverage is None else coverage,
         notes=notes,
     )
     return out
 
 
-def _check_values(values: xr.DataArray, n_nonfinite, request: FieldRequest, path) -> int:
-    """All-missing and negative values; one pass over lazy data. Returns the non-finite count."""
+def land_fraction_of(field: xr.Dataset, variable: str) -> xr.DataArray:
+    """A land fraction field (e.g. ``sftlf``, read in units ``1``) as a fraction in [0, 1].
+
+    A file holding percent (0-100) while its units say ``1`` or ``fraction``
+    is detected (maximum above 1.5), converted and noted, instead of being
+    clipped to 1 everywhere.
+
+    Raises
+    ------
+    InputDataError
+        Values far above 100, which are neither a fraction nor a percentage.
+    """
+    values = field[variable]
+    path = (field.attrs.get("source_files") or [None])[0]
+    maximum = float(values.max())
+    if maximum > 1.5:
+        if maximum > 105.0:
+            raise InputDataError(
+                f"land fraction values reach {maximum:g}; expected a fraction (0-1) or a percentage (0-100)", path, variable
+            )
+        notes = field.attrs.setdefault("notes", [])
+        _note(notes, path, variable, f"land fraction reaches {maximum:g} with units "
+              f"{values.attrs.get('source_units', '1')!r}: read as percent (divided by 100); set its units to '%'")
+        values = values / 100.0
+    return values.clip(0.0, 1.0)
+
+
+def _check_values(values: xr.DataArray, n_nonfinite, request: FieldRequest, path, present=None) -> tuple[int, object]:
+    """All-missing and negative values; one pass over lazy data.
+
+    Returns the non-finite count and ``present`` (which time steps hold values) computed.
+    """
     import dask
 
     finite = np.isfinite(values)
     negative = (values < 0) & finite
-    any_finite, n_negative, minimum, n_nonfinite = dask.compute(finite.any(), negative.sum(), values.min(), n_nonfinite)
+    any_finite, n_negative, minimum, n_nonfinite, present = dask.compute(
+        finite.any(), negative.sum(), values.min(), n_nonfinite, present
+    )
     if not bool(any_finite):
         raise InputDataError(
             "all values are missing (NaN, fill value, infinite, or missing_values/valid_range) over the period",
@@ -625,4 +890,4 @@ def _check_values(values: xr.DataArray, n_nonfinite, request: FieldRequest, path
             path,
             request.variable,
         )
-    return int(n_nonfinite)
+    return int(n_nonfinite), present

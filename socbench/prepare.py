@@ -13,10 +13,11 @@ import xarray as xr
 
 from .catalog import is_remote, read_catalog
 from .config import Definition
-from .discover import ModelFiles
+from .discover import ModelFiles, wanted_tables
 from .discover import discover_models as discover_drs_models
 from .errors import InputDataError, SocbenchError
-from .inputs import FieldRequest, one_line, read_field, resolve_paths
+from .inputs import FieldRequest, land_fraction_of, one_line, read_field, resolve_paths
+from .names import check_explicit_not_discovered, merge_discovered
 from .emulate import block_folds, spatial_blocks
 from .progress import Progress, silent
 from .regions import RegionContext, build_regions
@@ -32,6 +33,7 @@ class ReadLog:
     nonfinite_cells: int = 0  # +-inf values masked while reading (cells x time steps)
     climatologies: dict[str, str] = field(default_factory=dict)  # variable -> climatology period, as stated
     notes: list[str] = field(default_factory=list)  # how inputs were read, one line each
+    time_coverage: dict[str, float] = field(default_factory=dict)  # variable -> fraction of the period covered
 
 
 @dataclass
@@ -114,6 +116,8 @@ def _log_read(log: ReadLog, field_ds: xr.Dataset, variable: str, with_files: boo
     if field_ds.attrs.get("climatology"):
         log.climatologies[variable] = field_ds.attrs.get("climatology_period", "")
     log.notes.extend(field_ds.attrs.get("notes", []))
+    if np.isfinite(field_ds.attrs.get("time_coverage", np.nan)):
+        log.time_coverage[variable] = round(float(field_ds.attrs["time_coverage"]), 4)
 
 
 @contextmanager
@@ -200,13 +204,9 @@ def discover_models(definition: Definition, root: Path, failures: list[dict] | N
     appended to ``failures`` (raised when ``failures`` is None).
     """
     spec = definition.models
-    wanted = {definition.target.variable: definition.target.table}
-    wanted.update({v: definition.target.table for v in definition.target.add})
-    for covariate in definition.covariates.values():
-        if covariate.model is not None:
-            wanted[covariate.model.variable] = covariate.model.table
+    wanted = wanted_tables(definition)
     prefer = {definition.target.variable: list(definition.target.prefer)} if definition.target.prefer else None
-    models: dict[str, ModelFiles] = {}
+    found: list[tuple[str, dict[str, ModelFiles]]] = []
 
     def discovered(directory: Path, files=None) -> dict[str, ModelFiles]:
         return discover_drs_models(
@@ -215,19 +215,20 @@ def discover_models(definition: Definition, root: Path, failures: list[dict] | N
         )
 
     if spec.drs_root:
-        models.update(discovered(root / spec.drs_root))
+        found.append(("drs_root", discovered(root / spec.drs_root)))
     if spec.catalog:
         catalog = spec.catalog if is_remote(spec.catalog) else root / spec.catalog
-        models.update(discovered(root, files=read_catalog(catalog)))
+        found.append(("catalog", discovered(root, files=read_catalog(catalog))))
+    models = merge_discovered(found, [o.name for o in definition.observations])
     for explicit in spec.explicit:
         if explicit.name in spec.exclude:
             continue
+        check_explicit_not_discovered(explicit.name, models)
         try:
             files = {var: resolve_paths(root, pattern) for var, pattern in explicit.paths.items()}
         except InputDataError as exc:
             if failures is None:
                 raise
-            models.pop(explicit.name, None)
             failures.append({"dataset": explicit.name, "kind": "model", "reason": f"model {explicit.name!r}: {exc}"})
             continue
         models[explicit.name] = ModelFiles(explicit.name, "explicit", files)
@@ -279,9 +280,10 @@ def _prepare_model(context: Context, model: ModelFiles) -> Prepared:
     log = ReadLog(model.name)
     land_fraction = None
     if model.files.get("sftlf"):
-        sftlf = read_field(_model_request(model, "sftlf", "1"), start, end)
+        request = _model_request(model, "sftlf", "1")
+        sftlf = read_field(request, start, end)
+        land_fraction = land_fraction_of(sftlf, request.variable)  # percent labelled "1" is converted, with a note
         _log_read(log, sftlf, "sftlf", with_files=False)  # as before: the land fraction is not checksummed
-        land_fraction = sftlf["sftlf"].clip(0.0, 1.0)
 
     def regridded(variable: str, units: str, non_negative: bool = False, source=None) -> np.ndarray:
         # member "mean": each member is read and regridded, then the fields are averaged
@@ -335,11 +337,15 @@ def prepare_models(context: Context, progress: Progress = silent) -> tuple[list[
 def _regions(context: Context):
     spec = context.definition.regions
     names = context.covariate_names
-    temperature = precipitation = xr.DataArray(np.zeros(context.land.shape), dims=("lat", "lon"))
+    # Region files are aligned by coordinates: every array carries the analysis grid's.
+    coords = {"lat": context.grid["lat"].values, "lon": context.grid["lon"].values}
+    temperature = precipitation = np.zeros(context.land.shape)
     if spec.temperature_covariate in names and spec.precipitation_covariate in names:
-        temperature = xr.DataArray(context.obs_covariates[names.index(spec.temperature_covariate)], dims=("lat", "lon"))
-        precipitation = xr.DataArray(context.obs_covariates[names.index(spec.precipitation_covariate)], dims=("lat", "lon"))
-    land = xr.DataArray(context.land, dims=("lat", "lon"))
+        temperature = context.obs_covariates[names.index(spec.temperature_covariate)]
+        precipitation = context.obs_covariates[names.index(spec.precipitation_covariate)]
+    temperature, precipitation, land = (
+        xr.DataArray(values, dims=("lat", "lon"), coords=coords) for values in (temperature, precipitation, context.land)
+    )
     mask_path = str(context.root / spec.mask_path) if spec.mask_path else None
     region_context = RegionContext(temperature, precipitation, land, mask_path, spec.mask_variable)
     return build_regions(spec.scheme, region_context, spec.min_cells, spec.include_global)

@@ -27,6 +27,13 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def _scoring_hash(definition: Definition) -> str:
+    """Hash of the sections that shape the scores (those a reference bundle depends on)."""
+    from .reference import SECTIONS
+
+    return definition.section_hash(*SECTIONS)
+
+
 def provenance(definition: Definition, context: Context, datasets: list[Prepared], workers: int, seconds: float) -> dict:
     """Versions, definition hash, input checksums and seeds of a run."""
     files = sorted(set(context.files) | {f for d in datasets for f in d.log.files})
@@ -40,6 +47,7 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "definition_name": definition.name,
         "definition_description": definition.description,
         "definition_sha256": definition.section_hash(),
+        "definition_scoring_sha256": _scoring_hash(definition),
         "covariates": {
             name: {"units": spec.units, "description": spec.description}
             for name, spec in definition.covariates.items()
@@ -55,4 +63,5 @@ def provenance(definition: Definition, context: Context, datasets: list[Prepared
         "nonfinite_cells": {d.name: d.nonfinite_cells for d in logs},
         "climatology_inputs": {f"{d.name}/{v}": period for d in logs for v, period in d.climatologies.items()},
         "input_notes": [note for d in logs for note in d.notes],
+        "time_coverage": {f"{d.name}/{v}": share for d in logs for v, share in d.time_coverage.items()},
     }

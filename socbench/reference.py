@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -117,12 +119,8 @@ def save_reference(reference: Reference, baseline: RunResult, out: str | Path) -
 def _save_reference(reference: Reference, baseline: RunResult, out: Path) -> Path:
     with staged_directory(out) as temporary:
         mark_output(temporary)
-        dataset = _reference_dataset(reference)
-        encoding = {name: {"zlib": True, "complevel": 5} for name in dataset.data_vars}
-        dataset.to_netcdf(temporary / "reference.nc", encoding=encoding)
-        reference.context.region_table.to_csv(temporary / "regions.csv", index=False)
-        baseline.scores.to_csv(temporary / "baseline_scores.csv", index=False, float_format="%.17g")
-        baseline.ceiling.to_csv(temporary / "ceiling.csv", index=False, float_format="%.17g")
+        with _writing(out):
+            _write_tables(reference, baseline, temporary)
         definition = reference.context.definition
         manifest = {
             "format": FORMAT,
@@ -133,8 +131,61 @@ def _save_reference(reference: Reference, baseline: RunResult, out: Path) -> Pat
             "covariates": reference.context.covariate_names,
             "files": {name: _sha256(temporary / name) for name in _FILES},
         }
-        (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        with _writing(out):
+            (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return out
+
+
+def bundle_location(name: str | Path) -> Path:
+    """Where a bundle given as ``--reference`` is: a directory, else a shipped bundle of that name.
+
+    Raises
+    ------
+    BundleError
+        When it is neither, naming both places looked at (and the leftovers of
+        an interrupted ``reference build``, when there are some).
+    """
+    from .resources import resource_dir
+
+    path = Path(name)
+    if path.is_dir() or path.is_absolute() or len(path.parts) > 1:
+        return path
+    shipped_dir = resource_dir("reference")
+    if (shipped_dir / path).is_dir():
+        return shipped_dir / path
+    shipped = sorted(p.name for p in shipped_dir.iterdir() if p.is_dir()) if shipped_dir.is_dir() else []
+    leftovers = sorted(p.name for p in Path.cwd().glob(f".{path.name}.tmp-*"))
+    hint = (f"; {leftovers[0]} is what an interrupted `socbench reference build` left: build the bundle again"
+            if leftovers else "")
+    raise BundleError(
+        f"reference bundle {str(name)!r} not found: no directory {path.resolve()}, and no shipped bundle of that "
+        f"name (shipped: {', '.join(shipped) or 'none'}){hint}"
+    )
+
+
+def _write_tables(reference: Reference, baseline: RunResult, directory: Path) -> None:
+    dataset = _reference_dataset(reference)
+    encoding = {name: {"zlib": True, "complevel": 5} for name in dataset.data_vars}
+    dataset.to_netcdf(directory / "reference.nc", encoding=encoding)
+    reference.context.region_table.to_csv(directory / "regions.csv", index=False)
+    baseline.scores.to_csv(directory / "baseline_scores.csv", index=False, float_format="%.17g")
+    baseline.ceiling.to_csv(directory / "ceiling.csv", index=False, float_format="%.17g")
+
+
+@contextmanager
+def _writing(out: Path):
+    """Turn a failed write (full disk: the netCDF library says only "NetCDF: HDF error") into one clear line."""
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        try:
+            free = f"{shutil.disk_usage(out.parent).free / 2**20:.0f} MB free there"
+        except OSError:
+            free = "free space unknown"
+        raise BundleError(
+            f"cannot write the reference bundle {out} ({type(exc).__name__}: {' '.join(str(exc).split())}; {free}): "
+            "is the disk full or the directory not writable? Free some space or choose another --out"
+        ) from None
 
 
 def _read_manifest(bundle: Path) -> dict:

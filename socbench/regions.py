@@ -9,6 +9,7 @@ neighbour in climate space, and the all-land region ``global`` is added.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import DefinitionError, InputDataError
+from .errors import DefinitionError, InputDataError, SocbenchWarning
 from .registry import Registry
 
 GLOBAL = "global"
@@ -90,16 +91,16 @@ def global_only(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
 
 @region_scheme("mask")
 def mask_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
-    """Integer region codes from a user netCDF on the analysis grid (flag_values/flag_meanings)."""
+    """Integer region codes from a user netCDF (flag_values/flag_meanings), aligned by coordinates."""
     if not context.mask_path or not context.mask_variable:
         raise DefinitionError("regions: scheme 'mask' needs 'mask_path' and 'mask_variable'")
     try:
         with xr.open_dataset(context.mask_path) as ds:
             mask = ds[context.mask_variable].load()
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, ValueError) as exc:
         raise InputDataError(f"cannot read region mask ({exc})", context.mask_path, context.mask_variable) from None
-    mask = mask.interp_like(context.land, method="nearest")
-    values = np.where(np.isfinite(mask.values) & context.land.values, mask.values, -1).astype(int)
+    gridded = _on_analysis_grid(mask, context.land, context.mask_path).values
+    values = np.where(np.isfinite(gridded) & context.land.values, np.nan_to_num(gridded, nan=-1), -1).astype(int)
     flags = mask.attrs.get("flag_values")
     meanings = str(mask.attrs.get("flag_meanings", "")).split()
     names = (
@@ -108,7 +109,6 @@ def mask_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
         else {int(v): f"region {int(v)}" for v in np.unique(values) if v >= 0}
     )
     return xr.DataArray(values, dims=context.land.dims, coords=context.land.coords), names
-
 
 
 def _region_variable(ds: xr.Dataset, name: str | None, path: str) -> str:
@@ -145,14 +145,70 @@ def _region_names(ds: xr.Dataset, codes: xr.DataArray, path: str) -> dict[int, s
                          "'flag_values'/'flag_meanings'", path, codes.name)
 
 
-def _on_analysis_grid(codes: xr.DataArray, land: xr.DataArray) -> xr.DataArray:
-    """Nearest-neighbour codes on the analysis grid (longitudes wrapped to [-180, 180), axes ascending)."""
-    lat = next(d for d in codes.dims if str(d).lower().startswith("lat"))
-    lon = next(d for d in codes.dims if str(d).lower().startswith("lon"))
-    codes = codes.rename({lat: "lat", lon: "lon"})
-    codes = codes.assign_coords(lon=((codes["lon"] + 180.0) % 360.0) - 180.0).sortby(["lat", "lon"])
-    return codes.astype(float).interp(lat=land["lat"], lon=land["lon"], method="nearest",
-                                      kwargs={"fill_value": None})
+_AXES = {"lat": ("latitude", "degrees_north"), "lon": ("longitude", "degrees_east")}
+
+
+def _axis_dim(codes: xr.DataArray, axis: str, path: str) -> str:
+    """The dimension of ``codes`` that is its latitude (``axis='lat'``) or longitude, with coordinate values."""
+    standard_name, units = _AXES[axis]
+    for dim in codes.dims:
+        attrs = codes[dim].attrs if dim in codes.coords else {}
+        named = str(dim).lower().startswith(axis) or attrs.get("standard_name") == standard_name
+        if (named or attrs.get("units") == units) and dim in codes.coords:
+            return str(dim)
+    raise InputDataError(
+        f"region codes have no {standard_name} coordinate (dimensions {codes.dims}); expected 1-D {standard_name} "
+        f"coordinate values (units {units!r}) so that they can be aligned with the analysis grid",
+        path,
+        codes.name,
+    )
+
+
+def _extent(centres: np.ndarray) -> tuple[float, float, float]:
+    """(first edge, last edge, spacing) of ascending cell centres."""
+    step = float(np.median(np.diff(centres))) if centres.size > 1 else 0.0
+    return centres[0] - step / 2, centres[-1] + step / 2, step
+
+
+def _check_covers(codes: xr.DataArray, land: xr.DataArray, path: str) -> bool:
+    """Refuse region codes that do not cover the analysis grid; return whether they span every longitude."""
+    lat0, lat1, _ = _extent(codes["lat"].values)
+    lon0, lon1, lon_step = _extent(codes["lon"].values)
+    periodic = lon1 - lon0 >= 360.0 - 1e-6 * max(lon_step, 1.0)
+    grid_lat, grid_lon = land["lat"].values, land["lon"].values
+    tol = 1e-6
+    lat_ok = lat0 - tol <= grid_lat.min() and grid_lat.max() <= lat1 + tol
+    lon_ok = periodic or (lon0 - tol <= grid_lon.min() and grid_lon.max() <= lon1 + tol)
+    if not (lat_ok and lon_ok):
+        raise InputDataError(
+            f"region codes cover latitudes {lat0:g} to {lat1:g} and longitudes {lon0:g} to {lon1:g}, which do not "
+            f"cover the analysis grid (cell centres at latitudes {grid_lat.min():g} to {grid_lat.max():g}, "
+            f"longitudes {grid_lon.min():g} to {grid_lon.max():g}); give a region file covering it",
+            path,
+            codes.name,
+        )
+    return periodic
+
+
+def _on_analysis_grid(codes: xr.DataArray, land: xr.DataArray, path: str) -> xr.DataArray:
+    """Nearest-neighbour codes at the analysis grid's cell centres, matched by coordinates.
+
+    Any longitude convention ([-180, 180) or [0, 360)) and either latitude
+    order are accepted; codes that do not cover the grid are refused.
+    """
+    if codes.ndim != 2:
+        raise InputDataError(f"expected 2-D (lat, lon) region codes, found dimensions {codes.dims}", path, codes.name)
+    if "lat" not in land.coords or "lon" not in land.coords:
+        raise ValueError("the region context's land has no lat/lon coordinates")  # a programming error, not input
+    lat, lon = _axis_dim(codes, "lat", path), _axis_dim(codes, "lon", path)
+    codes = codes.rename({lat: "lat", lon: "lon"}).transpose("lat", "lon").astype(float)
+    codes = codes.assign_coords(lon=((codes["lon"].values + 180.0) % 360.0) - 180.0).sortby(["lat", "lon"])
+    codes = codes.isel(lon=np.unique(codes["lon"].values, return_index=True)[1])
+    if _check_covers(codes, land, path):
+        # wrap one column around each side, so that cells near the date line find their true nearest code
+        codes = xr.concat([codes.isel(lon=[-1]).assign_coords(lon=codes["lon"].values[[-1]] - 360.0), codes,
+                           codes.isel(lon=[0]).assign_coords(lon=codes["lon"].values[[0]] + 360.0)], dim="lon")
+    return codes.interp(lat=land["lat"], lon=land["lon"], method="nearest", kwargs={"fill_value": None})
 
 
 @region_scheme("file")
@@ -173,9 +229,7 @@ def file_regions(context: RegionContext) -> tuple[xr.DataArray, dict[int, str]]:
         name = _region_variable(ds, context.mask_variable, context.mask_path)
         codes = ds[name].load()
         names = _region_names(ds, codes, context.mask_path)
-    if codes.ndim != 2:
-        raise InputDataError(f"expected 2-D (lat, lon) region codes, found dimensions {codes.dims}", context.mask_path, name)
-    gridded = _on_analysis_grid(codes, context.land).values
+    gridded = _on_analysis_grid(codes, context.land, context.mask_path).values
     known = np.isin(gridded, list(names)) & np.isfinite(gridded)
     values = np.where(known & context.land.values, np.nan_to_num(gridded, nan=-1), -1).astype(int)
     return xr.DataArray(values, dims=context.land.dims, coords=context.land.coords), names
@@ -209,6 +263,44 @@ class RegionMap:
         return out
 
 
+def checked_region_names(names: dict[int, str], context: RegionContext) -> dict[int, str]:
+    """Region names that are unique and leave ``global`` to the all-land region.
+
+    A scheme's region named ``global`` (any case) is renamed ``<name> (regions file)``
+    with a warning: it would otherwise replace the all-land region.
+
+    Raises
+    ------
+    InputDataError
+        When two codes have the same name (their cells would be merged silently).
+    """
+    source = context.mask_path or "the region scheme"
+    renamed = {}
+    for code, name in names.items():
+        if name.strip().lower() == GLOBAL:
+            new = f"{name} (regions file)"
+            warnings.warn(
+                f"file {source}, variable {context.mask_variable or 'region codes'!r}: region {code} is named "
+                f"{name!r}, which is reserved for the all-land region; it is scored as {new!r} (rename it in the file "
+                "to choose another name)",
+                SocbenchWarning,
+                stacklevel=3,
+            )
+            name = new
+        renamed[code] = name
+    seen: dict[str, int] = {}
+    for code, name in renamed.items():
+        if name in seen:
+            raise InputDataError(
+                f"region codes {seen[name]} and {code} are both named {name!r}; give each region its own name "
+                "(or one code per region)",
+                source,
+                context.mask_variable,
+            )
+        seen[name] = code
+    return renamed
+
+
 def build_regions(scheme: str, context: RegionContext, min_cells: int, include_global: bool = True) -> RegionMap:
     """Apply a registered scheme and merge undersized regions.
 
@@ -217,6 +309,7 @@ def build_regions(scheme: str, context: RegionContext, min_cells: int, include_g
     space; merging repeats until every region is big enough or one is left.
     """
     codes, names = REGION_SCHEMES.get(scheme)(context)
+    names = checked_region_names(names, context)
     codes = codes.copy()
     status = {name: "ok" for name in names.values()}
     counts = {c: int((codes.values == c).sum()) for c in names}

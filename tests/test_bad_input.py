@@ -373,3 +373,24 @@ def test_missing_value_keys_are_validated(tmp_path, key, value, message):
     path.write_text(text)
     with pytest.raises(DefinitionError, match=rf"d\.yaml:\d+: observations\.0\.{key}.*{message}"):
         load_definition(path)
+
+
+def test_percent_land_fraction_labelled_1_is_converted_with_a_note(small_context, small_world, tmp_path):
+    """sftlf holding 0-100 with units "1" is read as percent, not clipped to 1 (issue 17 item 13)."""
+    import netCDF4
+
+    from socbench.pipeline import discover_models, prepare_model
+
+    model = discover_models(small_context)["SYN-FAITHFUL"]
+    relabelled = tmp_path / model.files["sftlf"][0].name
+    shutil.copy(model.files["sftlf"][0], relabelled)
+    with netCDF4.Dataset(relabelled, "a") as nc:
+        assert float(nc["sftlf"][:].max()) > 50  # the synthetic world writes percent
+        nc["sftlf"].units = "1"
+    mislabelled = dataclasses.replace(model, files={**model.files, "sftlf": [relabelled]}, member_files={})
+    with pytest.warns(SocbenchWarning, match=r"sftlf\.nc|sftlf_.*variable 'sftlf': land fraction reaches 100 with units "
+                                             r"'1': read as percent"):
+        converted = prepare_model(small_context, mislabelled)
+    expected = prepare_model(small_context, model)
+    np.testing.assert_allclose(converted.soc, expected.soc, equal_nan=True)
+    assert any("read as percent" in note for note in converted.notes)

@@ -184,3 +184,130 @@ def test_reference_registry_lists_every_file_with_its_sha256(bundle, tmp_path, c
     assert main(["reference", "registry", str(broken)]) == EXIT_FAILED
     error = capsys.readouterr().err.strip()
     assert "ceiling.csv" in error and "checksum" in error and "Traceback" not in error
+# ------------------------------------------------------------------ issue 17
+
+
+def test_new_model_named_like_a_product_is_refused(bundle, definition_file, small_definition, small_world, tmp_path,
+                                                   capsys):
+    from socbench.errors import SocbenchError
+
+    faithful = str(member_dir(small_world, "SYN-FAITHFUL"))
+    with pytest.raises(SocbenchError, match=r"--model HWSD-like=\.\.\.: model name 'HWSD-like' is the name of an "
+                                            r"observation product.*choose another name"):
+        check(small_definition, bundle, {"HWSD-like": faithful}, baseline="SYN-FAITHFUL")
+    code = main(["check", str(definition_file), "--reference", str(bundle), "--model", f"null={faithful}",
+                 "--baseline", "SYN-FAITHFUL", "--quiet", "--no-cache", "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    assert "model name 'null' is a reserved name" in capsys.readouterr().err
+
+
+def _member_with_daily_tas(world: Path, target: Path, day_version: str) -> Path:
+    """A copy of SYN-FAITHFUL's member directory that also holds day/tas (30 K warmer) in ``day_version``."""
+    import shutil
+
+    import netCDF4
+
+    member = shutil.copytree(member_dir(world, "SYN-FAITHFUL"), target)
+    amon = next(member.glob("Amon/tas/*/*/*.nc"))
+    grid, version = amon.parent.parent.name, amon.parent.name
+    day_dir = member / "day" / "tas" / grid / (day_version or version)
+    day_dir.mkdir(parents=True)
+    daily = day_dir / amon.name.replace("_Amon_", "_day_")
+    shutil.copy(amon, daily)
+    with netCDF4.Dataset(daily, "a") as nc:
+        nc["tas"][:] = nc["tas"][:] + 30.0
+    return member
+
+
+@pytest.mark.parametrize("day_version", ["", "v29990101"])
+def test_the_definitions_table_decides_which_file_is_read(small_definition, small_world, tmp_path, day_version):
+    from socbench.check import definition_tables, model_files_from_path
+
+    member = _member_with_daily_tas(small_world, tmp_path / "member", day_version)
+    files = model_files_from_path("X", str(member), definition_tables(small_definition)).files
+    assert [p.parent.parent.parent.parent.name for p in files["tas"]] == ["Amon"]
+    assert all("_Amon_" in p.name for p in files["tas"])
+
+
+def test_a_variable_only_in_another_table_is_named(small_definition, small_world, tmp_path):
+    import shutil
+
+    from socbench.check import definition_tables, model_files_from_path
+    from socbench.errors import InputDataError
+
+    member = _member_with_daily_tas(small_world, tmp_path / "member", "")
+    shutil.rmtree(member / "Amon" / "tas")
+    with pytest.raises(InputDataError, match=r"model 'X': variable 'tas' is only in table\(s\) day; the definition "
+                                             r"reads it from table 'Amon'"):
+        model_files_from_path("X", str(member), definition_tables(small_definition))
+
+
+def test_baseline_without_a_finite_score_is_an_error(bundle, definition_file, small_world, tmp_path, capsys):
+    import pandas as pd
+
+    scores = pd.read_csv(bundle / "baseline_scores.csv")
+    scores["value"] = np.nan
+    empty = tmp_path / "scores.csv"
+    scores.to_csv(empty, index=False)
+    code = main(["check", str(definition_file), "--reference", str(bundle), "--model",
+                 f"SYN-FAITHFUL={member_dir(small_world, 'SYN-FAITHFUL')}", "--baseline-scores", str(empty),
+                 "--quiet", "--no-cache", "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "scores.csv: baseline model 'SYN-FAITHFUL' has no finite score" in error and "nothing can be compared" in error
+
+
+def test_check_writes_the_provenance_of_a_run(bundle, definition_file, small_definition, small_world, tmp_path):
+    faithful = str(member_dir(small_world, "SYN-FAITHFUL"))
+    out = tmp_path / "o"
+    main(["check", str(definition_file), "--reference", str(bundle), "--model", f"SYN-FAITHFUL={faithful}",
+          "--quiet", "--no-cache", "--out", str(out)])
+    provenance = json.loads((out / "provenance.json").read_text())
+    from socbench.config import load_definition
+
+    assert provenance["definition_sha256"] == load_definition(definition_file)[0].section_hash()
+    assert {"socbench_version", "dependencies", "input_files", "seeds", "time_coverage"} <= set(provenance)
+    assert any("SYN-FAITHFUL" in path for path in provenance["input_files"])
+    assert provenance["check"]["reference_bundle"] == str(bundle.resolve())
+    assert provenance["check"]["models"] == {"SYN-FAITHFUL": faithful}
+
+
+def test_bare_bundle_name_not_found_names_where_it_looked(definition_file, small_world, tmp_path, monkeypatch, capsys):
+    (tmp_path / ".bundle2.tmp-abc123").mkdir()  # what a killed `reference build --out bundle2` leaves
+    monkeypatch.chdir(tmp_path)
+    code = main(["check", str(definition_file), "--reference", "bundle2", "--model",
+                 f"X={member_dir(small_world, 'SYN-FAITHFUL')}", "--baseline", "SYN-FAITHFUL", "--quiet", "--no-cache",
+                 "--out", str(tmp_path / "o")])
+    assert code == EXIT_FAILED
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "site-packages" not in error
+    assert f"reference bundle 'bundle2' not found: no directory {tmp_path / 'bundle2'}" in error
+    assert "shipped: demo" in error and ".bundle2.tmp-abc123 is what an interrupted" in error
+
+
+def test_full_disk_while_writing_a_bundle_is_one_clear_line(bundle, small_definition, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    reference, scores, ceiling = load_reference(bundle, small_definition)
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("NetCDF: HDF error")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", full_disk)
+    with pytest.raises(BundleError, match=r"cannot write the reference bundle .*new \(RuntimeError: NetCDF: HDF error; "
+                                          r"\d+ MB free there\): is the disk full"):
+        save_reference(reference, SimpleNamespace(scores=scores, ceiling=ceiling), tmp_path / "new")
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == []
+
+
+@pytest.mark.parametrize("day_version", ["", "v29990101"])
+def test_check_reads_the_definitions_table_not_a_newer_daily_file(bundle, small_definition, small_world, tmp_path,
+                                                                  day_version):
+    """A member holding Amon/tas and a (newer or same-version) day/tas, 30 K warmer: scored as itself (item 7)."""
+    member = _member_with_daily_tas(small_world, tmp_path / "member", day_version)
+    outcome = check(small_definition, bundle, {"SYN-FAITHFUL": str(member)})
+    assert outcome.passed, (outcome.result.failures, outcome.regressions)
+    assert all("_day_" not in path for path in outcome.result.provenance["input_files"])

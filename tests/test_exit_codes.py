@@ -380,6 +380,21 @@ def test_unscored_models_names_the_regions_and_reasons():
     assert np.all([r["kind"] == "model" for r in rows])
 
 
+def test_model_without_overall_in_any_region_is_a_failure():
+    """Weights only on importance, importance withheld everywhere: rows exist, but no overall (issue 17 item 9)."""
+    from socbench.pipeline import unscored_models
+
+    scores = pd.DataFrame({
+        "model": ["A", "A", "B", "B"],
+        "region": ["global", "Tundra", "global", "Tundra"],
+        "metric": ["overall", "total_stock", "overall", "overall"],
+        "value": [np.nan, 0.7, np.nan, 0.4],
+    })
+    rows = unscored_models(["A", "B"], scores, [])
+    assert [r["dataset"] for r in rows] == ["A"]
+    assert rows[0]["reason"].startswith("no overall score in any region: every component with a weight")
+
+
 def test_model_regions_not_scored_are_printed(capsys):
     from fake_result import make_fake_result
 
@@ -397,3 +412,35 @@ def test_model_regions_not_scored_are_printed(capsys):
     assert "Model regions not scored (1):" in printed
     assert "CESM2 / Tundra: covers 59% of Tundra, below scores.coverage_min 0.8" in printed
     assert "HWSD-like" not in printed and failed not in printed
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_baseline_from_another_definition_is_warned_about(tmp_path, monkeypatch, same):
+    """`run --baseline` of a run of another definition (e.g. another grid) warns (issue 17 item 10)."""
+    import warnings
+
+    from socbench import cli
+    from socbench.errors import SocbenchWarning
+    from socbench.reference import SECTIONS
+
+    definition, _ = load_definition(benchmark_path("demo"))
+    data = definition.model_dump()
+    data["analysis_grid"]["resolution"] = 10.0
+    other = type(definition).model_validate(data)
+    run_with = definition if same else other
+    baseline = tmp_path / "previous"
+    baseline.mkdir()
+    pd.DataFrame({"model": ["M"], "region": ["global"], "metric": ["overall"], "value": [0.5]}).to_csv(
+        baseline / "scores.csv", index=False)
+    (baseline / "provenance.json").write_text(json.dumps({
+        "definition_name": "demo", "definition_sha256": run_with.section_hash(),
+        "definition_scoring_sha256": run_with.section_hash(*SECTIONS)}))
+    monkeypatch.setattr(cli, "_run_and_report", lambda *args, **kwargs: EXIT_OK)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["run", str(benchmark_path("demo")), "--baseline", str(baseline), "--out", str(tmp_path / "o")]) == EXIT_OK
+    messages = [str(w.message) for w in caught if issubclass(w.category, SocbenchWarning)]
+    if same:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and "baseline previous was run with another benchmark definition" in messages[0]

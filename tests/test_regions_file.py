@@ -99,3 +99,93 @@ def test_region_file_errors_are_named(tmp_path):
         build_regions("file", context(path, "codes"), min_cells=5)
     with pytest.raises(DefinitionError, match=r"scheme 'file' needs 'mask_path'"):
         build_regions("file", RegionContext(*(analysis_grid(),) * 3), min_cells=5)
+
+
+# ------------------------------------------------ through prepare_context, as a user's run reads them (issue 17)
+
+
+def _with_regions(definition, **regions):
+    data = definition.model_dump()
+    data["regions"].update(regions)
+    return type(definition).model_validate(data)
+
+
+def _flag_file(path: Path, lat: np.ndarray, lon: np.ndarray, codes: np.ndarray, meanings: str) -> Path:
+    values = sorted(set(np.unique(codes).tolist()))
+    xr.Dataset(
+        {"region": (("lat", "lon"), codes.astype("int16"),
+                    {"flag_values": np.array(values, "int16"), "flag_meanings": meanings})},
+        coords={"lat": ("lat", lat, {"units": "degrees_north"}), "lon": ("lon", lon, {"units": "degrees_east"})},
+    ).to_netcdf(path)
+    return path
+
+
+def _grid_coords(context):
+    return context.grid["lat"].values, context.grid["lon"].values
+
+
+@pytest.mark.parametrize("scheme", ["file", "mask"])
+def test_region_file_is_aligned_by_latitude_through_prepare_context(small_definition, small_world, tmp_path, scheme):
+    from socbench.pipeline import prepare_context
+
+    lat, lon = np.arange(89.5, -90, -1.0), np.arange(-179.5, 180, 1.0)  # north to south, as many files are
+    codes = np.broadcast_to(np.where(lat >= 0, 1, 2)[:, None], (lat.size, lon.size))
+    path = _flag_file(tmp_path / "hemispheres.nc", lat, lon, codes, "North South")
+    definition = _with_regions(small_definition, scheme=scheme, mask_path=str(path), mask_variable="region", min_cells=5)
+    context = prepare_context(definition, small_world)
+    grid_lat, _ = _grid_coords(context)
+    north = np.broadcast_to((grid_lat >= 0)[:, None], context.land.shape) & context.land
+    assert np.array_equal(context.regions["North"], north)
+    assert np.array_equal(context.regions["South"], context.land & ~north)
+    assert context.region_table.set_index("region").loc["South", "status"] == "ok"
+
+
+@pytest.mark.parametrize("scheme", ["file", "mask"])
+def test_region_file_on_0_360_longitudes_keeps_east_and_west(small_definition, small_world, tmp_path, scheme):
+    from socbench.pipeline import prepare_context
+
+    lat, lon = np.arange(-89.5, 90, 1.0), np.arange(0.5, 360, 1.0)
+    wrapped = ((lon + 180) % 360) - 180
+    codes = np.broadcast_to(np.where(wrapped >= 0, 1, 2)[None, :], (lat.size, lon.size))
+    path = _flag_file(tmp_path / "east_west.nc", lat, lon, codes, "East West")
+    definition = _with_regions(small_definition, scheme=scheme, mask_path=str(path), mask_variable="region", min_cells=5)
+    context = prepare_context(definition, small_world)
+    _, grid_lon = _grid_coords(context)
+    east = np.broadcast_to((grid_lon >= 0)[None, :], context.land.shape) & context.land
+    assert np.array_equal(context.regions["East"], east)
+    assert np.array_equal(context.regions["West"], context.land & ~east)
+
+
+def test_region_mask_not_covering_the_grid_is_refused(small_definition, small_world, tmp_path):
+    from socbench.pipeline import prepare_context
+
+    definition = _with_regions(small_definition, scheme="global_only")
+    lat, lon = _grid_coords(prepare_context(definition, small_world))
+    short = lat[:-1]  # one row short of the analysis grid
+    path = _flag_file(tmp_path / "short.nc", short, lon, np.ones((short.size, lon.size)), "Land")
+    definition = _with_regions(small_definition, scheme="mask", mask_path=str(path), mask_variable="region", min_cells=5)
+    with pytest.raises(InputDataError, match=r"short\.nc, variable 'region': region codes cover latitudes .* do not cover "
+                                             r"the analysis grid .*give a region file covering it"):
+        prepare_context(definition, small_world)
+
+
+def test_region_named_global_does_not_replace_the_all_land_region(tmp_path):
+    from socbench.errors import SocbenchWarning
+
+    lat, lon = np.arange(-89.5, 90, 1.0), np.arange(-179.5, 180, 1.0)
+    codes = np.broadcast_to(np.where(lat >= 20, 1, 2)[:, None], (lat.size, lon.size))
+    path = _flag_file(tmp_path / "with_global.nc", lat, lon, codes, "global tropics_and_south")
+    with pytest.warns(SocbenchWarning, match=r"with_global\.nc.*'global', which is reserved for the all-land region"):
+        regions = build_regions("file", context(path, "region"), min_cells=5)
+    land = np.ones(regions.codes.shape, bool)
+    masks = regions.masks(land)
+    assert masks["global"].sum() == land.sum()
+    assert "global (regions file)" in masks and masks["global (regions file)"].sum() < land.sum()
+
+
+def test_two_codes_with_one_name_are_refused(tmp_path):
+    lat, lon = np.arange(-89.5, 90, 1.0), np.arange(-179.5, 180, 1.0)
+    codes = np.broadcast_to(np.where(lat >= 0, 1, 2)[:, None], (lat.size, lon.size))
+    path = _flag_file(tmp_path / "twice.nc", lat, lon, codes, "Forest Forest")
+    with pytest.raises(InputDataError, match=r"twice\.nc, variable 'region': region codes 1 and 2 are both named 'Forest'"):
+        build_regions("file", context(path, "region"), min_cells=5)

@@ -160,8 +160,10 @@ def test_curvilinear_grid_is_refused_with_a_clear_message(tmp_path):
         "latitude": (("j", "i"), lat2d, {"standard_name": "latitude", "units": "degrees_north"}),
         "longitude": (("j", "i"), lon2d, {"standard_name": "longitude", "units": "degrees_east"}),
     })
-    with pytest.raises(InputDataError, match=r"ocean\.nc.*two-dimensional \(curvilinear grid\)"):
+    with pytest.raises(InputDataError, match=r"ocean\.nc.*two-dimensional \(curvilinear grid\): socbench reads "
+                                             r"rectilinear grids only, whichever analysis_grid\.regridder") as raised:
         inputs.canonical_grid(inputs.open_variable([path], "ta"), "ta", path)
+    assert "xesmf" not in str(raised.value)  # no regridder takes curvilinear input: none may be suggested (issue 17)
 
 
 def test_one_dimensional_axes_along_other_dimensions_are_used(tmp_path):

@@ -51,3 +51,14 @@ def test_discover_benchmark_reports_its_ratios():
     print(output)
     assert "tree: 5760 files, 40 models" in output
     assert len(ratios(output)) == 2 and all(r > 0 for r in ratios(output))
+
+
+def test_reading_a_compressed_005_degree_12_step_input_stays_under_2_gb(tmp_path):
+    """Issue 17 item 15: 0.05 deg x 12 steps, zlib-compressed (a few MB on disk, 1.2 GB decoded)."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "memory_compressed.py"), "--keep", str(tmp_path), "--limit-mb", "2048"],
+        capture_output=True, text=True,
+    )
+    print(result.stdout, result.stderr)
+    peaks = [float(p) for p in re.findall(r"peak (\d+) MB", result.stdout)]
+    assert len(peaks) == 3 and result.returncode == 0 and max(peaks) < 2048

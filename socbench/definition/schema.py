@@ -182,8 +182,9 @@ class GridSpec(Strict):
     regridder: str = Field(
         "builtin",
         description=(
-            "Registered regridder: builtin (exact conservative for rectilinear grids, the tested default) "
-            "or xesmf (ESMF, curvilinear grids; only when asked for, and untested on some platforms)."
+            "Registered regridder: builtin (exact conservative, the tested default) or xesmf (ESMF "
+            "conservative; only when asked for, and untested on some platforms). Both take rectilinear grids: "
+            "curvilinear inputs are refused."
         ),
     )
 
@@ -265,6 +266,15 @@ class Definition(Strict):
     def _unique_products(cls, products: list[ObservationSpec]) -> list[ObservationSpec]:
         refuse_duplicates([p.name for p in products], "observation product names")
         return products
+
+    @model_validator(mode="after")
+    def _unique_dataset_names(self) -> "Definition":
+        from ..names import check_explicit_names, check_product_names
+
+        products = [p.name for p in self.observations]
+        check_product_names(products)
+        check_explicit_names([m.name for m in self.models.explicit], products)
+        return self
 
     @model_validator(mode="after")
     def _climate_covariates_exist(self) -> "Definition":

@@ -98,6 +98,31 @@ def _read_provenance(path: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def definition_mismatch(baseline: Baseline, definition) -> str | None:
+    """Why ``baseline``'s scores may not be comparable with a run of ``definition`` (one line), None if they are.
+
+    Compares the hash of the sections that shape the scores (everything but
+    ``models``, name, description and data_root; ``definition_scoring_sha256``
+    of ``provenance.json``), else, for older scorecards, the whole definition's
+    hash. A bare ``scores.csv`` has no provenance and cannot be checked.
+    """
+    from socbench.reference import SECTIONS
+
+    provenance = baseline.provenance
+    for key, current in (("definition_scoring_sha256", definition.section_hash(*SECTIONS)),
+                         ("definition_sha256", definition.section_hash())):
+        stored = provenance.get(key)
+        if stored is None:
+            continue
+        if stored == current:
+            return None
+        name = provenance.get("definition_name", "?")
+        return (f"baseline {baseline.label} was run with another benchmark definition ({name!r}, {key} "
+                f"{str(stored)[:12]}... vs {current[:12]}... now): its score changes mix definition and model "
+                "changes; compare runs of one definition")
+    return None
+
+
 def score_changes(scores: pd.DataFrame, baseline: Baseline, metrics: list[str]) -> pd.DataFrame:
     """Change of every (model, region, metric) score present in both runs, regressions first.
 
