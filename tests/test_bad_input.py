@@ -379,9 +379,9 @@ def test_percent_land_fraction_labelled_1_is_converted_with_a_note(small_context
     """sftlf holding 0-100 with units "1" is read as percent, not clipped to 1 (issue 17 item 13)."""
     import netCDF4
 
-    from socbench.pipeline import discover_models, prepare_model
+    from socbench.prepare import discover_models, prepare_model
 
-    model = discover_models(small_context)["SYN-FAITHFUL"]
+    model = discover_models(small_context.definition, small_context.root)["SYN-FAITHFUL"]
     relabelled = tmp_path / model.files["sftlf"][0].name
     shutil.copy(model.files["sftlf"][0], relabelled)
     with netCDF4.Dataset(relabelled, "a") as nc:

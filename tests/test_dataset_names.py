@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from conftest import clone_model, write_definition
@@ -12,7 +11,7 @@ from conftest import clone_model, write_definition
 from socbench.cli import EXIT_FAILED, main
 from socbench.config import load_definition
 from socbench.errors import DefinitionError
-from socbench.pipeline import discover_models
+from socbench.prepare import discover_models
 
 
 def _definition_file(definition, world: Path, path: Path, **models) -> Path:
@@ -53,12 +52,11 @@ def world_with_product_named_model(small_world, tmp_path_factory) -> Path:
 
 
 def test_discovered_model_named_like_a_product_fails(small_definition, world_with_product_named_model):
-    context = SimpleNamespace(definition=small_definition, root=world_with_product_named_model)
     with pytest.raises(DefinitionError, match=r"models\.drs_root: discovered model name 'HWSD-like' is the name of an "
                                               r"observation product.*models\.exclude"):
-        discover_models(context, [])
+        discover_models(small_definition, world_with_product_named_model, [])
     excluded = _with_models(small_definition, exclude=["HWSD-like"])
-    assert "HWSD-like" not in discover_models(SimpleNamespace(definition=excluded, root=world_with_product_named_model), [])
+    assert "HWSD-like" not in discover_models(excluded, world_with_product_named_model, [])
 
 
 def test_explicit_model_named_like_a_discovered_one_is_an_error(small_definition, small_world):
@@ -66,7 +64,7 @@ def test_explicit_model_named_like_a_discovered_one_is_an_error(small_definition
     definition = _with_models(small_definition, explicit=[{"name": "SYN-TEMPNPP", "paths": {"cSoil": str(faithful)}}])
     with pytest.raises(DefinitionError, match=r"models\.explicit: model name 'SYN-TEMPNPP' is also the name of a model "
                                               r"discovered"):
-        discover_models(SimpleNamespace(definition=definition, root=small_world), [])
+        discover_models(definition, small_world, [])
     renamed = _with_models(small_definition, explicit=[{"name": "SYN-OTHER", "paths": {"cSoil": str(faithful)}}])
-    models = discover_models(SimpleNamespace(definition=renamed, root=small_world), [])
+    models = discover_models(renamed, small_world, [])
     assert {"SYN-TEMPNPP", "SYN-OTHER"} <= set(models)

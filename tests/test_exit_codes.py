@@ -382,7 +382,7 @@ def test_unscored_models_names_the_regions_and_reasons():
 
 def test_model_without_overall_in_any_region_is_a_failure():
     """Weights only on importance, importance withheld everywhere: rows exist, but no overall (issue 17 item 9)."""
-    from socbench.pipeline import unscored_models
+    from socbench.assemble import unscored_models
 
     scores = pd.DataFrame({
         "model": ["A", "A", "B", "B"],

@@ -90,7 +90,7 @@ def test_no_valid_cell_gives_nan():
 @pytest.mark.parametrize(("key", "mass"), [("area", False), ("mass", True)])
 def test_the_weighting_key_reaches_the_score(demo_definition, key, mass):
     """``scores.ilamb_bias_weighting``: area (ilamb3's default) or mass (ILAMB 2.x soil carbon)."""
-    from socbench.pipeline import score_settings
+    from socbench.assemble import score_settings
 
     data = demo_definition.model_dump()
     data["scores"]["ilamb_bias_weighting"] = key

@@ -126,7 +126,7 @@ def _grid_coords(context):
 
 @pytest.mark.parametrize("scheme", ["file", "mask"])
 def test_region_file_is_aligned_by_latitude_through_prepare_context(small_definition, small_world, tmp_path, scheme):
-    from socbench.pipeline import prepare_context
+    from socbench.prepare import prepare_context
 
     lat, lon = np.arange(89.5, -90, -1.0), np.arange(-179.5, 180, 1.0)  # north to south, as many files are
     codes = np.broadcast_to(np.where(lat >= 0, 1, 2)[:, None], (lat.size, lon.size))
@@ -142,7 +142,7 @@ def test_region_file_is_aligned_by_latitude_through_prepare_context(small_defini
 
 @pytest.mark.parametrize("scheme", ["file", "mask"])
 def test_region_file_on_0_360_longitudes_keeps_east_and_west(small_definition, small_world, tmp_path, scheme):
-    from socbench.pipeline import prepare_context
+    from socbench.prepare import prepare_context
 
     lat, lon = np.arange(-89.5, 90, 1.0), np.arange(0.5, 360, 1.0)
     wrapped = ((lon + 180) % 360) - 180
@@ -157,7 +157,7 @@ def test_region_file_on_0_360_longitudes_keeps_east_and_west(small_definition, s
 
 
 def test_region_mask_not_covering_the_grid_is_refused(small_definition, small_world, tmp_path):
-    from socbench.pipeline import prepare_context
+    from socbench.prepare import prepare_context
 
     definition = _with_regions(small_definition, scheme="global_only")
     lat, lon = _grid_coords(prepare_context(definition, small_world))

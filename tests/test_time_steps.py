@@ -137,10 +137,11 @@ def test_zarr_store_with_missing_time_chunks_fails(tmp_path):
 
 
 def test_coverage_is_recorded_in_provenance(small_definition, small_world):
-    from socbench.pipeline import discover_models, prepare_context, prepare_model, provenance
+    from socbench.prepare import discover_models, prepare_context, prepare_model
+    from socbench.provenance import provenance
 
     context = prepare_context(small_definition, small_world)
-    model = prepare_model(context, discover_models(context)["SYN-FAITHFUL"])
+    model = prepare_model(context, discover_models(small_definition, small_world)["SYN-FAITHFUL"])
     coverage = provenance(small_definition, context, [model], 1, 0.0)["time_coverage"]
     assert {"SYN-FAITHFUL/cSoil", "SYN-FAITHFUL/tas", "SYN-FAITHFUL/pr", "SYN-FAITHFUL/npp"} <= set(coverage)
     assert all(share == pytest.approx(1.0) for share in coverage.values())

@@ -1,0 +1,130 @@
+"""Scores on the real-like world (issue 14): products 0.3-0.45 predictable globally and about 0
+within biomes, models 0.95-0.99, right-shaped but steeper models, a mirrored precipitation
+response, a wrong-driver model and a noise model (docs/synthetic-world.md)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from socbench.cache import TaskCache
+from socbench.config import load_definition
+from socbench.pipeline import run
+from socbench.resources import benchmark_path
+from socbench.synth_reallike import make_reallike_world
+
+FAITHFUL = ["RL-FAITHFUL", "RL-FAITHFUL-R2", "RL-FAITHFUL-R3"]
+RIGHT_REASONS = [*FAITHFUL, "RL-DOUBLE", "RL-STEEP2", "RL-STEEP4"]
+DRIVERS = ("importance", "response", "sensitivity")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("real-like")
+    make_reallike_world(directory, seed=0, resolution=2.0)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def result(world, tmp_path_factory):
+    definition, _ = load_definition(benchmark_path("real-like"))
+    return run(definition, world, workers=2, cache=TaskCache(tmp_path_factory.mktemp("real-like-cache")))
+
+
+def matrix(result, metric):
+    return result.score_matrix(metric)
+
+
+def biomes(result) -> list[str]:
+    return [r for r in result.region_names if r != "global"]
+
+
+def test_the_world_is_as_noisy_as_real_products(result):
+    emulators = result.emulators
+    products = emulators[(emulators.kind == "observation") & (emulators.region == "global")]
+    assert products.fit_r2.between(0.28, 0.47).all(), products.fit_r2.round(3).tolist()
+    within = emulators[(emulators.kind == "observation") & (emulators.region != "global")]
+    assert within.cv_r2.median() < 0.15
+    models = emulators[(emulators.kind == "model") & (emulators.region == "global")].set_index("dataset")
+    assert models.loc[RIGHT_REASONS, "fit_r2"].min() > 0.85
+
+
+def test_driver_scores_are_judged_in_the_biomes(result):
+    """Per-biome fits withheld every biome's driver scores; regional attribution of one fit over
+    all land judges response shape in most biomes, and importance where the null is far enough."""
+    response = matrix(result, "response").loc["RL-FAITHFUL", biomes(result)].dropna()
+    importance = matrix(result, "importance").loc["RL-FAITHFUL", biomes(result)].dropna()
+    assert len(response) >= 7 and (response >= 0.85).all(), response.round(3).to_dict()
+    assert len(importance) >= 3 and (importance >= 0.8).all(), importance.round(3).to_dict()
+
+
+def test_a_withheld_importance_is_one_the_products_cannot_tell_from_the_null(result):
+    assessments = result.assessments
+    withheld = assessments[(assessments.metric == "importance") & (assessments.status == "withheld")]
+    assert set(withheld.reason) <= {"products_cannot_discriminate", "products_unreliable"}
+
+
+def test_the_wrong_driver_model_gets_no_driver_agreement(result):
+    for metric in ("importance", "sensitivity"):
+        scores = matrix(result, metric).loc["RL-WRONGDRIVER"].dropna()
+        assert len(scores) >= 3 and (scores <= 0.4).all(), (metric, scores.round(3).to_dict())
+    assert matrix(result, "response").loc["RL-WRONGDRIVER", "global"] <= 0.4
+
+
+def test_the_mirrored_precipitation_response_scores_zero_on_its_shape(result):
+    drivers = result.drivers
+    rows = drivers[(drivers.dataset == "RL-MIRRORP") & (drivers.covariate == "precipitation") & drivers.judged]
+    assert len(rows) >= 2 and "global" in set(rows.region)
+    assert (rows.shape_correlation < -0.8).all(), rows.shape_correlation.round(2).tolist()
+    assert (rows.shape_score <= 0.02).all(), rows.shape_score.round(3).tolist()
+    others = drivers[(drivers.dataset == "RL-FAITHFUL") & (drivers.covariate == "precipitation") & drivers.judged]
+    assert (others.shape_score >= 0.9).all()
+
+
+def test_the_mirrored_response_is_named_on_its_model_page(result, tmp_path):
+    from socbench.report import write_report
+
+    write_report(result, tmp_path / "card")
+    page = next((tmp_path / "card" / "models").glob("RL-MIRRORP*.html")).read_text()
+    assert "precipitation: SOC responds with the opposite sign to the observations'" in page
+
+
+@pytest.mark.parametrize(("model", "planted"), [("RL-STEEP2", 2.0), ("RL-STEEP4", 4.0)])
+def test_steeper_right_shaped_models_keep_their_shape_and_report_their_sensitivity(result, world, model, planted):
+    truth = json.loads((world / "truth.json").read_text())
+    assert truth["models"][model]["amplitude_factors"]["rh"] == planted
+    response = matrix(result, "response").loc[model].dropna()
+    assert len(response) >= 7 and (response >= 0.7).all(), response.round(3).to_dict()
+    drivers = result.drivers
+    ratio = drivers[(drivers.dataset == model) & (drivers.region == "global") & (drivers.covariate == "rh")]
+    assert ratio.sensitivity_ratio.iloc[0] == pytest.approx(planted, rel=0.2)
+    sensitivity = matrix(result, "sensitivity").loc[[model, "RL-FAITHFUL"], "global"]
+    assert sensitivity[model] < sensitivity["RL-FAITHFUL"]
+
+
+def test_steeper_is_graded_on_sensitivity(result):
+    sensitivity = matrix(result, "sensitivity").loc[["RL-FAITHFUL", "RL-STEEP2", "RL-STEEP4"], "global"].to_numpy()
+    assert np.all(np.diff(sensitivity) < 0), sensitivity.round(3)
+
+
+def test_the_null_is_below_every_right_reasons_model(result):
+    overall = matrix(result, "overall")
+    nulls = result.nulls[result.nulls.metric == "overall"].set_index("region")["value"]
+    for model in RIGHT_REASONS:
+        for region, null in nulls.items():
+            assert overall.loc[model, region] > null, (model, region, overall.loc[model, region], null)
+
+
+def test_a_poor_emulator_never_ranks_above_a_fully_assessed_wrong_driver_model(result):
+    assessments = result.assessments
+    overall = matrix(result, "overall")
+    capped = assessments[(assessments.model == "RL-NOISE") & (assessments.status == "capped")]
+    compared = 0
+    for region in sorted(set(capped.region)):
+        wrong = assessments[(assessments.model == "RL-WRONGDRIVER") & (assessments.region == region)]
+        if (wrong[wrong.metric.isin(DRIVERS)].status == "scored").all():
+            compared += 1
+            assert overall.loc["RL-NOISE", region] < overall.loc["RL-WRONGDRIVER", region], region
+    assert compared >= 5
