@@ -24,7 +24,7 @@ import pandas as pd
 from .changes import TOLERANCE, change_status
 from .config import Definition
 from .errors import InputDataError, SocbenchError
-from .discover import ModelFiles
+from .discover import FX_VARIABLES, ModelFiles, wanted_tables
 from .execute import worker_pool
 from .inputs import one_line
 from .names import check_new_model_names

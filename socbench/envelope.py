@@ -69,7 +69,7 @@ class ScoreSettings:
     ``min_r2``: an observation product's emulator explaining less than this of
     ln SOC over all its land is not read. A model's emulator below
     ``max(min_r2, min_r2_relative x the products' median)`` explains too little
-    of its SOC to read its drivers: its driver scores are capped at the null
+    of its SOC to read its drivers: its driver scores are 0, below the null
     reference's. ``delta_min`` floors each tolerance; ``distance_max`` and
     ``power`` shape each graded map; a component is judged only where the
     null reference lies at least ``discrimination_factor`` tolerances from the
@@ -171,7 +171,7 @@ class Envelope:
 
 #: Sentences of the reasons a score is withheld (or capped), shown to readers.
 REASONS = {
-    "model_emulator_unreliable": "the model's emulator explains too little of its SOC (CV R^2 below the region's floor) to read its drivers: its driver scores are capped at the null reference's",
+    "model_emulator_unreliable": "the model's emulator explains too little of its SOC (CV R^2 below the region's floor) to read its drivers: its driver scores are 0, below the null reference's",
     "products_unreliable": "the observation products cannot carry this comparison here: fewer than two have a reliable emulator, or their own bootstrap spread reaches the null reference",
     "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves, no explained variance) lies within their spread",
     "products_disagree": "the observation products' stocks differ by more than the units limit and none can be singled out as the error: stock and field scores would only measure that disagreement",

@@ -17,7 +17,7 @@ import xarray as xr
 COMPONENTS = (
     "importance", "response", "sensitivity", "explained_variance", "total_stock", "ilamb_bias", "spatial_distribution",
 )
-#: Components read from the emulators' explanations (capped at the null's where a model's emulator is unreliable).
+#: Components read from the emulators' explanations (set to 0, below the null's where a model's emulator is unreliable).
 DRIVER_COMPONENTS = ("importance", "response", "sensitivity")
 #: Components read from the SOC field.
 FIELD_COMPONENTS = ("total_stock", "ilamb_bias", "spatial_distribution")

@@ -178,19 +178,17 @@ def _driver_rows(explained: Explained, envelope: Envelope, settings: ScoreSettin
     ]
 
 
-def _cap_at_null(scores: dict, fit_r2: float, envelope: Envelope, settings: ScoreSettings) -> None:
-    """Driver scores of a model whose emulator explains too little: at most the null's, scaled by R^2 / floor.
+def _cap_at_null(scores: dict) -> None:
+    """Driver scores of a model whose emulator explains too little of its SOC: 0.
 
     Its shares and curves are those of an emulator that does not explain its
-    SOC, so they say little of its reasons: it scores no better than knowing
-    nothing, and 0 when its emulator explains nothing (R^2 <= 0). The scale
-    keeps the score continuous below the floor and replicate noise models apart
-    from nothing but their noise.
+    SOC, so they are no evidence of any reasons, right or wrong: it scores
+    below the null reference, and below any model whose drivers can be read,
+    however wrong (capping at the null's score let a noise model rank above a
+    fully assessed wrong-driver model on the family world: 0.331 against 0.324).
     """
-    null = _driver_scores(_null_explained(envelope), envelope, settings)
-    scale = float(np.clip(fit_r2 / envelope.model_r2_floor, 0.0, 1.0)) if np.isfinite(fit_r2) else 0.0
     for component in DRIVER_COMPONENTS:
-        scores[component] = min(scores[component], null[component]) * scale
+        scores[component] = 0.0
 
 
 def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSettings) -> CandidateScores:
@@ -199,7 +197,7 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
     Components withheld for the region are NaN with the region's reason; a
     component the candidate cannot be scored on is NaN with ``not_computable``
     (or ``not_defined`` for the null) and counts 0 in its overall. A model
-    whose emulator is unreliable keeps driver scores, capped at the null's.
+    whose emulator is unreliable scores 0 on its driver components, below the null's.
     """
     withheld = dict(envelope.withheld)
     scores = {c: float("nan") for c in COMPONENTS}
@@ -210,7 +208,7 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
         result.drivers = _driver_rows(explained, envelope, settings)
         unreliable = not emulator_reliable(explained.fit_r2, envelope.model_r2_floor)
         if candidate.judge_emulator and unreliable:
-            _cap_at_null(scores, explained.fit_r2, envelope, settings)
+            _cap_at_null(scores)
             result.capped.extend(DRIVER_COMPONENTS)
     if candidate.field is not None:
         scores.update(_field_scores(candidate.field, envelope, settings))

@@ -36,8 +36,8 @@ def shared_block_size(context: Context, products: list[Prepared]) -> float:
     With ``cv.block_size: auto``, each product's block edge is
     ``block_range_factor`` x the practical range of autocorrelation of its
     ln SOC over all its land (:func:`socbench.emulate.block_size_from_data`);
-    their median (so that one odd product does not set it) is used for every
-    dataset, so that models and products are validated with the same folds
+    their median (so that one odd product does not set it), rounded up to a
+    whole multiple of ``block_size_min``, is used for every dataset, so that models and products are validated with the same folds
     and their R^2 are comparable.
     """
     cv = context.definition.learner.cv
@@ -53,7 +53,11 @@ def shared_block_size(context: Context, products: list[Prepared]) -> float:
                 np.log(product.soc[cells]), lat[cells], lon[cells], rng, cv.block_size_min, cv.block_size_max,
                 cv.block_range_factor,
             ))
-    return float(np.ceil(np.median(sizes))) if sizes else float(cv.block_size_min)
+    if not sizes:
+        return float(cv.block_size_min)
+    # In whole steps of block_size_min, so that one product more or less rarely moves the design.
+    step = cv.block_size_min
+    return float(min(cv.block_size_max, step * np.ceil(np.median(sizes) / step)))
 
 
 def observation_noise(context: Context, products: list[Prepared], fit_r2: dict[str, float]) -> np.ndarray:

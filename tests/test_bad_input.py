@@ -393,4 +393,4 @@ def test_percent_land_fraction_labelled_1_is_converted_with_a_note(small_context
         converted = prepare_model(small_context, mislabelled)
     expected = prepare_model(small_context, model)
     np.testing.assert_allclose(converted.soc, expected.soc, equal_nan=True)
-    assert any("read as percent" in note for note in converted.notes)
+    assert any("read as percent" in note for note in converted.log.notes)

@@ -56,7 +56,7 @@ class LearnerSpec(Strict):
         ge=0.0,
         le=1.0,
         description=(
-            "A model's emulator is unreliable (its driver scores capped at the null reference's) when its CV R^2 "
+            "A model's emulator is unreliable (its driver scores set to 0, below the null reference's) when its CV R^2 "
             "is below min_r2 or this fraction of the observation products' median."
         ),
     )

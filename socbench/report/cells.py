@@ -12,7 +12,7 @@ from .tables import metric_title, reason_text
 from .values import MISSING_TEXT, fmt, fmt_delta, int_or_none, is_number, relative_colours, rounded, score_colours
 
 WITHHELD_TEXT = "n/a"
-#: Marker after a score capped at the null reference's (the model's emulator is unreliable there).
+#: Marker after a score set to 0, below the null reference's (the model's emulator is unreliable there).
 CAPPED_MARK = "≤null"
 
 
@@ -25,7 +25,7 @@ class CellContext:
     changes: dict[tuple[str, str, str], tuple[float, float]] = field(default_factory=dict)
     columns: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     skipped: dict[tuple[str, str], str] = field(default_factory=dict)
-    #: ``{(name, region, metric): reason code}`` of scores capped at the null reference's.
+    #: ``{(name, region, metric): reason code}`` of scores set to 0, below the null reference's.
     capped: dict[tuple[str, str, str], str] = field(default_factory=dict)
     #: ``{(name, region, metric): sentence}`` shown in a scored cell's tooltip (e.g. the largest sensitivity ratio).
     notes: dict[tuple[str, str, str], str] = field(default_factory=dict)

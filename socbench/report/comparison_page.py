@@ -70,7 +70,7 @@ def _score_values(result: RunResult, baseline: Baseline | None, shown: list[str]
     """``{series: {region: {metric: [value, reason, capped]}}}``.
 
     ``reason`` is "" unless the score is withheld; ``capped`` is "" unless the
-    score is capped at the null reference's (then it says why).
+    score is set to 0, below the null reference's (then it says why).
     """
     values: dict[str, Any] = {}
     withheld = assessment_lookup(result)

@@ -159,7 +159,7 @@ def emulator_table(emulators: pd.DataFrame, regions: list[str]) -> dict[str, Any
 
 #: What an unreliable emulator means, by the kind of dataset it emulates.
 _UNRELIABLE = {
-    "model": "its driver scores are capped at the null reference's",
+    "model": "its driver scores are set to 0, below the null reference's",
     "observation": "left out of the envelope",
 }
 

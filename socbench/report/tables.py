@@ -30,7 +30,7 @@ REGION_REASONS = ("products_unreliable", "products_cannot_discriminate", "produc
 #: Diagnostics shown beside the scores on a model page (not scores: lower or signed values).
 DIAGNOSTICS = ("importance_distance", "response_distance", "sensitivity_distance", "explained_variance_distance",
                "importance_kendall_tau", "overall_components", "model_cv_r2")
-#: Assessment statuses (``assessments.csv``): scored, scored but capped at the null's, or withheld.
+#: Assessment statuses (``assessments.csv``): scored, scored but set to 0, below the null's, or withheld.
 SCORED, CAPPED, WITHHELD = "scored", "capped", "withheld"
 
 METRIC_TITLES = {

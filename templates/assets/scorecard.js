@@ -315,7 +315,7 @@
     if (!entry) return "–";
     if (entry[1]) return "n/a";
     if (entry[0] === null) return "–";
-    return entry[0].toFixed(2) + (entry[2] ? " ≤null" : "");  /* capped at the null reference's score */
+    return entry[0].toFixed(2) + (entry[2] ? " ≤null" : "");  /* set to 0, below the null reference's score */
   }
 
   /* The class of a score change B - A: the rule of socbench.changes.change_status, with its
