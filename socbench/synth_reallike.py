@@ -444,16 +444,9 @@ def product_smooth_noise(seed: int, name: str, lat, lon, landfrac) -> np.ndarray
 def make_reallike_world(outdir, seed: int = 0, resolution: float = 2.0, years: tuple = (2010, 2014)) -> dict:
     """Write the real-like world and return its manifest (also ``outdir/truth.json``).
 
-    Parameters
-    ----------
-    outdir : str or path-like
-        Directory to write into (created if needed).
-    seed : int
-        Seed of every random field and noise in the world.
-    resolution : float
-        Base grid spacing in degrees (models near it, products and MAT/Rh at half of it).
-    years : tuple of int
-        First and last year of the monthly model output.
+    ``outdir``, ``seed`` and ``years`` are as in :func:`socbench.synth.make_world`;
+    ``resolution`` is the base grid spacing in degrees (models near it,
+    products and MAT/Rh at half of it).
 
     Returns
     -------

@@ -17,8 +17,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from socbench.score import NULL_COMPONENTS, NULL_REFERENCE
-
 from socbench.results import (
     ASSESSMENT_COLUMNS,
     CEILING_COLUMNS,
@@ -41,8 +39,7 @@ from socbench.results import (
     RunResult,
     empty_table,
 )
-from socbench import results
-from socbench.results import COMPONENTS, METRICS, RunResult, empty_table
+from socbench.score import NULL_COMPONENTS, NULL_REFERENCE
 
 HOSTILE_MODEL = "<script>alert(1)</script>/../x"
 MODELS = ["CESM2", "IPSL-CM6A-LR", HOSTILE_MODEL]
@@ -125,7 +122,7 @@ def make_fake_result(
         envelope_response=_envelope_response(rng, regions, covariates),
         regions=_regions(regions, products),
         failures=(
-            pd.DataFrame([FAILURE], columns=results.FAILURE_COLUMNS) if with_failure else empty_table(results.FAILURE_COLUMNS)
+            pd.DataFrame([FAILURE], columns=FAILURE_COLUMNS) if with_failure else empty_table(FAILURE_COLUMNS)
         ),
         difference_maps={name: _difference_map(rng) for name in models},
         covariates=list(covariates),
@@ -145,10 +142,10 @@ def make_fake_result(
     result.nulls = _nulls(rng, regions)
     result.drivers = _drivers(rng, result)
     result.product_flags = pd.DataFrame(
-        [flag for flag in PRODUCT_FLAGS if flag[0] in products and flag[1] in regions], columns=results.PRODUCT_FLAG_COLUMNS)
+        [flag for flag in PRODUCT_FLAGS if flag[0] in products and flag[1] in regions], columns=PRODUCT_FLAG_COLUMNS)
     result.stocks = _stocks(rng, datasets, regions)
     result.skipped = pd.DataFrame([SKIPPED] if SKIPPED[0] in products and SKIPPED[2] in regions else [],
-                                  columns=results.SKIPPED_COLUMNS)
+                                  columns=SKIPPED_COLUMNS)
     if region_without_observations:
         _add_region_without_observations(result, region_without_observations)
     return result
@@ -190,7 +187,7 @@ def _nulls(rng: np.random.Generator, regions: list[str]) -> pd.DataFrame:
     rows = [(reference, region, metric,
              float(rng.uniform(0.0, 0.35)) if metric in ("overall", *NULL_COMPONENTS) else np.nan)
             for reference, region, metric in itertools.product(NULL_REFERENCES, regions, METRICS)]
-    return pd.DataFrame(rows, columns=results.NULL_COLUMNS)
+    return pd.DataFrame(rows, columns=NULL_COLUMNS)
 
 
 def _drivers(rng: np.random.Generator, result: RunResult) -> pd.DataFrame:
@@ -219,18 +216,18 @@ def plant_driver(result: RunResult, model: str, region: str, covariate: str, **v
 def _stocks(rng: np.random.Generator, datasets: list[tuple[str, str]], regions: list[str]) -> pd.DataFrame:
     rows = [(name, kind, region, float(rng.uniform(20, 1500)), float(rng.uniform(1e6, 1.3e8)))
             for (name, kind), region in itertools.product(datasets, regions)]
-    return pd.DataFrame(rows, columns=results.STOCK_COLUMNS)
+    return pd.DataFrame(rows, columns=STOCK_COLUMNS)
 
 
 def _add_region_without_observations(result: RunResult, region: str) -> None:
     """A region no product covers: listed with no products, every model's score withheld."""
     result.regions = pd.concat(
-        [result.regions, pd.DataFrame([(region, 120, 5.0e6, "ok", "")], columns=results.REGION_COLUMNS)], ignore_index=True)
+        [result.regions, pd.DataFrame([(region, 120, 5.0e6, "ok", "")], columns=REGION_COLUMNS)], ignore_index=True)
     rows = [(model, region, metric, np.nan) for model in result.models for metric in METRICS]
-    result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=results.SCORE_COLUMNS)], ignore_index=True)
+    result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=SCORE_COLUMNS)], ignore_index=True)
     withheld = pd.DataFrame([(model, region, metric, "withheld", "no_observations")
                              for model in result.models for metric in COMPONENTS],
-                            columns=results.ASSESSMENT_COLUMNS)
+                            columns=ASSESSMENT_COLUMNS)
     result.assessments = pd.concat([result.assessments, withheld], ignore_index=True)
 
 
@@ -256,7 +253,7 @@ def _scores(rng: np.random.Generator, models: list[str], regions: list[str], wit
         values["overall_components"] = float(len(judged))
         values["model_cv_r2"] = float(rng.uniform(0.3, 0.95))
         rows += [(model, region, metric, value) for metric, value in values.items()]
-    return pd.DataFrame(rows, columns=results.SCORE_COLUMNS)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) -> pd.DataFrame:
@@ -264,7 +261,7 @@ def _ceiling(rng: np.random.Generator, regions: list[str], products: list[str]) 
         (product, region, metric, float(rng.uniform(0.5, 1.0)))
         for product, region, metric in itertools.product(products, regions, METRICS)
     ]
-    table = pd.DataFrame(rows, columns=results.CEILING_COLUMNS)
+    table = pd.DataFrame(rows, columns=CEILING_COLUMNS)
     skipped = (table["product"] == SKIPPED[0]) & (table["region"] == SKIPPED[2])
     table.loc[skipped, "value"] = np.nan  # a product not emulated in a region has no ceiling there
     return table
@@ -292,7 +289,7 @@ def _importances(
         for covariate, share in zip(covariates, _shares(rng, len(covariates))):
             spread = float(rng.uniform(0.01, 0.08))
             rows.append((name, kind, region, covariate, share, max(share - spread, 0.0), share + spread))
-    return pd.DataFrame(rows, columns=results.IMPORTANCE_COLUMNS)
+    return pd.DataFrame(rows, columns=IMPORTANCE_COLUMNS)
 
 
 def _envelope_importance(rng: np.random.Generator, regions: list[str], covariates: list[str]) -> pd.DataFrame:
@@ -301,7 +298,7 @@ def _envelope_importance(rng: np.random.Generator, regions: list[str], covariate
         for covariate, share in zip(covariates, _shares(rng, len(covariates))):
             spread = float(rng.uniform(0.03, 0.15))
             rows.append((region, covariate, share, max(share - spread, 0.0), share + spread))
-    return pd.DataFrame(rows, columns=results.ENVELOPE_IMPORTANCE_COLUMNS)
+    return pd.DataFrame(rows, columns=ENVELOPE_IMPORTANCE_COLUMNS)
 
 
 def _curve(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +315,7 @@ def _responses(
         x, y = _curve(rng)
         for point, (xi, yi) in enumerate(zip(x, y)):
             rows.append((name, kind, region, covariate, point, xi, yi, yi - 0.1, yi + 0.1))
-    return pd.DataFrame(rows, columns=results.RESPONSE_COLUMNS)
+    return pd.DataFrame(rows, columns=RESPONSE_COLUMNS)
 
 
 def _envelope_response(rng: np.random.Generator, regions: list[str], covariates: list[str]) -> pd.DataFrame:
@@ -327,7 +324,7 @@ def _envelope_response(rng: np.random.Generator, regions: list[str], covariates:
         x, y = _curve(rng)
         for point, (xi, yi) in enumerate(zip(x, y)):
             rows.append((region, covariate, point, xi, yi, yi - 0.25, yi + 0.25))
-    return pd.DataFrame(rows, columns=results.ENVELOPE_RESPONSE_COLUMNS)
+    return pd.DataFrame(rows, columns=ENVELOPE_RESPONSE_COLUMNS)
 
 
 def _regions(regions: list[str], products: list[str]) -> pd.DataFrame:
@@ -336,7 +333,7 @@ def _regions(regions: list[str], products: list[str]) -> pd.DataFrame:
         n_cells = 1800 if region == "global" else 400 // (i + 1)
         status = "insufficient data" if region == "Tundra" else "ok"
         rows.append((region, n_cells, n_cells * 48_000.0, status, ",".join(products)))
-    return pd.DataFrame(rows, columns=results.REGION_COLUMNS)
+    return pd.DataFrame(rows, columns=REGION_COLUMNS)
 
 
 def _difference_map(rng: np.random.Generator) -> xr.DataArray:

@@ -120,17 +120,18 @@ def test_non_finite_numbers_are_refused(tmp_path, old, new, key):
         load_definition(path)
 
 
-def test_a_distance_max_below_the_largest_distance_is_refused(tmp_path):
-    """Issue 15 item 7: a distance_max below what the metric can reach made scores jump to 0."""
-    path = write_variant(tmp_path, "distance_max: {importance: 1.0,", "distance_max: {importance: 0.2,")
-    with pytest.raises(DefinitionError, match=r"scores\.distance_max: every distance_max must be >= 1"):
-        load_definition(path)
-
-
-def test_a_discrimination_factor_that_would_steepen_the_map_is_refused(tmp_path):
-    path = write_variant(tmp_path, "  coverage_min: 0.8", "  coverage_min: 0.8\n  discrimination_factor: 1.0")
-    with pytest.raises(DefinitionError, match=r"scores\.discrimination_factor"):
-        load_definition(path)
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # issue 15 item 7: a distance_max below what the metric can reach made scores jump to 0
+        ("distance_max: {importance: 1.0,", "distance_max: {importance: 0.2,",
+         r"scores\.distance_max: every distance_max must be >= 1"),
+        ("  coverage_min: 0.8", "  coverage_min: 0.8\n  discrimination_factor: 1.0", r"scores\.discrimination_factor"),
+    ],
+)
+def test_settings_that_would_make_the_score_map_jump_are_refused(tmp_path, old, new, message):
+    with pytest.raises(DefinitionError, match=message):
+        load_definition(write_variant(tmp_path, old, new))
 
 
 def test_negative_delta_min_is_refused(tmp_path):
@@ -142,25 +143,22 @@ def test_negative_delta_min_is_refused(tmp_path):
 # ------------------------------------------- fail early (issue 11 item 4)
 
 
-def test_partial_delta_min_is_completed_from_the_defaults(tmp_path):
-    path = write_variant(
-        tmp_path,
-        "delta_min: {importance: 0.05, response: 0.05, sensitivity: 0.1, explained_variance: 0.05}",
-        "delta_min: {importance: 0.07}",
-    )
-    definition, _ = load_definition(path)
-    assert definition.scores.delta_min == {"importance": 0.07, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05}
-
-
-def test_partial_weights_are_completed_from_the_defaults_and_old_names_accepted(tmp_path):
-    path = write_variant(
-        tmp_path,
-        "weights: {importance: 0.3, response: 0.2, sensitivity: 0.1, explained_variance: 0.1, total_stock: 0.1,",
-        "weights: {importance: 0.5, stock_bias: 0.3,",
-    )
-    definition, _ = load_definition(path)
-    weights = definition.scores.weights
-    assert weights["importance"] == 0.5 and weights["total_stock"] == 0.3 and weights["response"] == 0.2
+@pytest.mark.parametrize(
+    ("old", "new", "section", "expected"),
+    [
+        ("delta_min: {importance: 0.05, response: 0.05, sensitivity: 0.1, explained_variance: 0.05}",
+         "delta_min: {importance: 0.07}", "delta_min",
+         {"importance": 0.07, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05}),
+        # the old name stock_bias is accepted for total_stock
+        ("weights: {importance: 0.3, response: 0.2, sensitivity: 0.1, explained_variance: 0.1, total_stock: 0.1,",
+         "weights: {importance: 0.5, stock_bias: 0.3,", "weights",
+         {"importance": 0.5, "total_stock": 0.3, "response": 0.2}),
+    ],
+)
+def test_partial_score_maps_are_completed_from_the_defaults(tmp_path, old, new, section, expected):
+    definition, _ = load_definition(write_variant(tmp_path, old, new))
+    completed = getattr(definition.scores, section)
+    assert {key: completed[key] for key in expected} == expected
 
 
 def test_unknown_delta_min_metric_lists_the_known_ones(tmp_path):

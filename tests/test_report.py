@@ -24,20 +24,6 @@ from socbench.report import cmec
 from socbench.report import model_page, pagedata, values
 from socbench.report import write as write_module
 from socbench.report.tables import flag_text, null_label, reason_text
-from socbench.results import (
-    ASSESSMENT_COLUMNS,
-    CEILING_COLUMNS,
-    DRIVER_COLUMNS,
-    EMULATOR_COLUMNS,
-    FAILURE_COLUMNS,
-    NULL_COLUMNS,
-    PRODUCT_FLAG_COLUMNS,
-    REGION_COLUMNS,
-    RESPONSE_COLUMNS,
-    SCORE_COLUMNS,
-    SKIPPED_COLUMNS,
-    STOCK_COLUMNS,
-)
 from socbench import results
 
 try:

@@ -173,13 +173,18 @@ def test_step_length_comes_from_time_bounds(tmp_path):
 # ------------------------------------------------------------------ item 6: packed valid_range
 
 
+def _lat_lon_axes(nc, lat: np.ndarray, lon: np.ndarray) -> None:
+    """Write CF latitude and longitude axes into an open netCDF4 dataset."""
+    for name, values, units in (("lat", lat, "degrees_north"), ("lon", lon, "degrees_east")):
+        nc.createDimension(name, values.size)
+        axis = nc.createVariable(name, "f8", (name,))
+        axis[:], axis.units = values, units
+
+
 def test_packed_valid_range_is_unpacked(tmp_path):
     path = tmp_path / "soc.nc"
     with netCDF4.Dataset(path, "w") as nc:
-        for name, values_, units_ in (("lat", LAT, "degrees_north"), ("lon", LON, "degrees_east")):
-            nc.createDimension(name, values_.size)
-            axis = nc.createVariable(name, "f8", (name,))
-            axis[:], axis.units = values_, units_
+        _lat_lon_axes(nc, LAT, LON)
         soc = nc.createVariable("soc", "i2", ("lat", "lon"))
         soc.scale_factor, soc.add_offset = np.float32(0.01), np.float32(0.0)
         soc.valid_range = np.array([0, 20000], "i2")
@@ -202,10 +207,7 @@ def test_compressed_file_is_read_lazily_by_its_decoded_size(tmp_path):
     lat, lon = np.linspace(-89.95, 89.95, 2000), np.linspace(-179.95, 179.95, 2000)
     path = tmp_path / "compressed.nc"
     with netCDF4.Dataset(path, "w") as nc:
-        for name, values_, units_ in (("lat", lat, "degrees_north"), ("lon", lon, "degrees_east")):
-            nc.createDimension(name, values_.size)
-            axis = nc.createVariable(name, "f8", (name,))
-            axis[:], axis.units = values_, units_
+        _lat_lon_axes(nc, lat, lon)
         nc.createDimension("time", 3)
         time = nc.createVariable("time", "f8", ("time",))
         time[:], time.units = [15.0, 45.0, 74.0], "days since 2010-01-01"
