@@ -56,8 +56,11 @@ def unscored_models(models: list[str], scores: pd.DataFrame, skipped: list[dict]
 
 def score_settings(definition: Definition) -> ScoreSettings:
     """The scoring constants of a definition."""
-    scores = definition.scores
-    learner = definition.learner
+    return settings_from(definition.scores, definition.learner)
+
+
+def settings_from(scores, learner) -> ScoreSettings:
+    """Scoring constants from a definition's ``scores`` and ``learner`` sections (their defaults are the only copy)."""
     return ScoreSettings(
         scores.weights, scores.delta_min, scores.distance_max, scores.power,
         min_r2=learner.min_r2, min_r2_relative=learner.min_r2_relative,

@@ -66,6 +66,8 @@ class RegionData:
 class ScoreSettings:
     """Score weights and the constants of the score maps (docs/method.md).
 
+    Built from a definition by :func:`socbench.assemble.score_settings`, which
+    holds no defaults of its own: those are in :mod:`socbench.definition`.
     ``min_r2``: an observation product's emulator explaining less than this of
     ln SOC over all its land is not read. A model's emulator below
     ``max(min_r2, min_r2_relative x the products' median)`` explains too little
@@ -84,15 +86,16 @@ class ScoreSettings:
     delta_min: dict[str, float]
     distance_max: dict[str, float]
     power: dict[str, float]
-    min_r2: float = 0.2
-    min_r2_relative: float = 0.5
+    min_r2: float
+    min_r2_relative: float
+    discrimination_factor: float
+    shape_agreement: float
+    collinear_r: float
+    ilamb_mass_weighted: bool
+    #: Constants of the method, not of a definition (docs/method.md).
     outlier_factor: float = 3.0
     stock_ratio_limit: float = 3.0
-    discrimination_factor: float = 1.5
     null_score: float = 0.25
-    shape_agreement: float = 0.5
-    collinear_r: float = 0.8
-    ilamb_mass_weighted: bool = False
 
 
 @dataclass

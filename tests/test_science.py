@@ -87,6 +87,19 @@ def test_unrelated_model_scores_as_agreement_in_no_region(demo_result):
     assert (overall.loc["SYN-UNRELATED"] < overall.loc["SYN-FAITHFUL"]).all()
 
 
+def test_the_emulator_table_and_the_scores_use_one_reliability_rule(demo_result):
+    """Issue 15 item 4: ``emulators.csv`` says unreliable exactly where scoring caps a model's drivers."""
+    emulators = demo_result.emulators
+    models = emulators[emulators.kind == "model"].set_index(["dataset", "region"])["reliable"]
+    assessments = demo_result.assessments
+    capped = set(map(tuple, assessments[assessments.status == "capped"][["model", "region"]].values))
+    assert capped, "the demo has an unreliable model emulator"
+    for (model, region), reliable in models.items():
+        assert bool(reliable) == ((model, region) not in capped), (model, region)
+    products = emulators[emulators.kind == "observation"]
+    assert products.reliable.astype(bool).eq(products.fit_r2 >= 0.2).all()
+
+
 def test_unrelated_model_emulator_is_flagged(demo_result):
     emulators = demo_result.emulators
     row = emulators[(emulators.dataset == "SYN-UNRELATED") & (emulators.region == "global")]

@@ -3,26 +3,19 @@
 import numpy as np
 import pytest
 
+from socbench.assemble import settings_from
+from socbench.definition import LearnerSpec, ScoreSpec
 from socbench.envelope import emulator_reliable
 from socbench.score import (
     Candidate,
     Explained,
     RegionData,
-    ScoreSettings,
     build_envelope,
     score_candidate,
     score_region,
 )
 
-WEIGHTS = {"importance": 0.3, "response": 0.2, "sensitivity": 0.1, "explained_variance": 0.1, "total_stock": 0.1,
-           "ilamb_bias": 0.1, "spatial_distribution": 0.1}
-SETTINGS = ScoreSettings(
-    weights=WEIGHTS,
-    delta_min={"importance": 0.05, "response": 0.05, "sensitivity": 0.1, "explained_variance": 0.05},
-    distance_max={"importance": 1.0, "response": 1.0, "sensitivity": 1.0, "explained_variance": 1.0},
-    power={"importance": 2.0, "response": 2.0, "sensitivity": 2.0, "explained_variance": 2.0},
-    min_r2=0.2,
-)
+SETTINGS = settings_from(ScoreSpec(), LearnerSpec())
 CURVES = np.array([np.linspace(-1, 1, 8), np.linspace(0.5, -0.5, 8), np.linspace(0, 0.3, 8) ** 2])
 SHARES = [0.5, 0.3, 0.2]
 TRUTH = np.exp(np.random.default_rng(3).normal(2.5, 0.5, size=(20, 30)))
