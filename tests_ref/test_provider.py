@@ -170,7 +170,11 @@ def test_withheld_scores_are_null_with_their_reason(execution):
         value = scores[(row.region, row.metric)]
         assert math.isnan(value.value)
         assert value.attributes["reason"] == row.reason and value.attributes["explanation"]
-    assert all(v.attributes is None for v in scores.values() if not math.isnan(v.value))
+    # a scored value carries attributes only when it is capped (an unreliable model emulator: 0, with the reason)
+    for value in scores.values():
+        if not math.isnan(value.value) and value.attributes is not None:
+            assert value.attributes["status"] == "capped" and value.attributes["reason"] == "model_emulator_unreliable"
+            assert value.value == 0.0
 
 
 def test_execution_caps_blas_threads(execution):

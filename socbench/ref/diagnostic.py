@@ -150,7 +150,7 @@ class SocDrivers(Diagnostic):
         bundle = bundles.cached_bundle()
         with threadpool_limits(limits=thread_limit()):
             reference, _, _ = load_reference(bundle, self.benchmark)
-            result = score_against(reference, [files], workers=1, progress=logger.info, cache=None, bootstraps=0)
+            result = score_against(reference, [files], workers=1, progress=logger.info, cache=None)
         if result.scores.empty:
             reasons = "; ".join(str(r) for r in result.failures["reason"]) or "no score was computed"
             raise SocbenchError(f"{facets.source_id} {facets.member_id}: not scored: {reasons}")
