@@ -21,6 +21,7 @@ import pytest
 
 from socbench import report
 from socbench.report import model_page
+from socbench.results import METRICS
 
 try:
     from fake_result import HOSTILE_MODEL, MODELS, make_fake_result
@@ -273,7 +274,7 @@ def test_comparison_page_of_a_baseline_run(page, scorecards):
     assert page.eval_on_selector("#pick-a", "s => s.value") == "CESM2 (baseline)"
     assert page.eval_on_selector("#pick-b", "s => s.value") == "CESM2"
     rows = page.locator("#compare-table tbody tr")
-    assert rows.count() == 7  # overall and six components
+    assert rows.count() == len(METRICS)  # overall and every component
     header = page.locator("#compare-table thead").inner_text()
     page.select_option("#pick-b", "IPSL-CM6A-LR")
     assert page.locator("#compare-table thead").inner_text() != header
