@@ -11,6 +11,7 @@ are all scored against it (:mod:`socbench.score`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -142,6 +143,8 @@ class Envelope:
     withheld: dict[str, str] = field(default_factory=dict)
     flags: list[dict] = field(default_factory=list)
     groups: list[list[int]] = field(default_factory=list)
+    #: (p, 2) lowest and highest amplitude ratio of a consensus product's curve to the consensus, per driver.
+    ratio_range: np.ndarray | None = None
 
     @property
     def assessed(self) -> list[str]:
@@ -232,15 +235,19 @@ def robust_driver_responses(explained: Explained, consensus_curves: np.ndarray) 
     """
     curves = [explained.curves, *explained.boot_curves]
     correlation = np.median([shape_correlation(c, consensus_curves) for c in curves], axis=0)
-    ratio = np.median([np.nan_to_num(amplitude_ratio(c, consensus_curves), nan=1.0) for c in curves], axis=0)
+    # NaN where the observed curve is flat: no ratio, rather than a ratio of 1 that reads as agreement
+    ratio = np.median([amplitude_ratio(c, consensus_curves) for c in curves], axis=0)
     return correlation, ratio
 
 
-def driver_distances(explained: Explained, envelope: Envelope) -> dict[str, float]:
-    """Importance, response-shape and sensitivity distances of one emulation from the consensus."""
+def driver_distances(explained: Explained, envelope: Envelope, responses=None) -> dict[str, float]:
+    """Importance, response-shape and sensitivity distances of one emulation from the consensus.
+
+    ``responses`` is :func:`robust_driver_responses` of the emulation, when already computed.
+    """
     groups = envelope.groups
     weights = envelope.driver_weights
-    correlation, ratio = robust_driver_responses(explained, envelope.curves)
+    correlation, ratio = responses if responses is not None else robust_driver_responses(explained, envelope.curves)
     return {
         "importance": float(total_variation(group_shares(explained.shares, groups), group_shares(envelope.shares, groups))),
         "response": correlation_distance(correlation, weights),
@@ -311,9 +318,11 @@ def _driver_side(envelope: Envelope, settings: ScoreSettings) -> None:
     )
     between = [driver_distances(explained[p], envelope) for p in envelope.driver_products]
     spreads = [s for s in (_bootstrap_spread(explained[p], envelope) for p in envelope.driver_products) if s]
-    p = len(envelope.shares)
-    null = Explained(np.full(p, 1.0 / p), np.zeros_like(envelope.curves), np.empty(0), np.empty(0), 0.0)
-    envelope.null_distance = driver_distances(null, envelope)
+    envelope.null_distance = driver_distances(null_explained(envelope), envelope)
+    ratios = np.array([amplitude_ratio(explained[q].curves, envelope.curves) for q in envelope.driver_products])
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a driver whose curves are all flat has no ratio
+        envelope.ratio_range = np.column_stack([np.nanmin(ratios, axis=0), np.nanmax(ratios, axis=0)])
     r2 = {q: explained[q].cv_r2 for q in envelope.driver_products}
     envelope.null_distance["explained_variance"] = max(envelope.cv_r2, 0.0) if np.isfinite(envelope.cv_r2) else np.nan
     if not envelope.judged.any():  # the products agree on no driver's response
@@ -382,6 +391,12 @@ def _spatial_agreement(region: RegionData, products: list[str]) -> float:
     return float(np.nanmedian(values))
 
 
+def null_explained(envelope: Envelope) -> Explained:
+    """The null reference's emulation: equal shares, flat curves, R^2 0 (nothing of the observations' answer)."""
+    p, k = envelope.curves.shape
+    return Explained(np.full(p, 1.0 / p), np.zeros((p, k)), np.empty((0, p)), np.empty((0, p, k)), 0.0, 0.0)
+
+
 def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     """The observational envelope of a region: consensus, tolerances, flags, withheld components."""
     products = [p for p in region.products if p in region.explained]
@@ -394,11 +409,3 @@ def build_envelope(region: RegionData, settings: ScoreSettings) -> Envelope:
     _field_side(envelope, settings)
     _driver_side(envelope, settings)
     return envelope
-
-
-def sensitivity_rows(envelope: Envelope) -> list[dict]:
-    """Observed range of each driver's sensitivity ratio: each product's curve against the consensus."""
-    if envelope.shares is None or not envelope.driver_products:
-        return []
-    ratios = np.array([amplitude_ratio(envelope.region.explained[p].curves, envelope.curves) for p in envelope.driver_products])
-    return [{"low": float(np.nanmin(ratios[:, j])), "high": float(np.nanmax(ratios[:, j]))} for j in range(ratios.shape[1])]

@@ -24,10 +24,10 @@ from .envelope import (
     _stock_pg,
     build_envelope,
     driver_distances,
-    robust_driver_responses,
     emulator_reliable,
     model_r2_floor,
-    sensitivity_rows,
+    null_explained,
+    robust_driver_responses,
 )
 from .metrics import (
     correlation_distance,
@@ -111,8 +111,8 @@ def _graded(metric: str, distance: float, envelope: Envelope, settings: ScoreSet
     )
 
 
-def _driver_scores(explained: Explained, envelope: Envelope, settings: ScoreSettings) -> dict[str, float]:
-    distances = driver_distances(explained, envelope)
+def _driver_scores(explained: Explained, envelope: Envelope, settings: ScoreSettings, responses) -> dict[str, float]:
+    distances = driver_distances(explained, envelope, responses)
     r2 = explained.cv_r2
     distances["explained_variance"] = max(envelope.cv_r2 - r2, 0.0) if np.isfinite(r2) else float("nan")
     scores = {metric: _graded(metric, d, envelope, settings) for metric, d in distances.items()}
@@ -143,11 +143,6 @@ def _field_scores(field_: np.ndarray, envelope: Envelope, settings: ScoreSetting
     }
 
 
-def _null_explained(envelope: Envelope) -> Explained:
-    p, k = envelope.curves.shape
-    return Explained(np.full(p, 1.0 / p), np.zeros((p, k)), np.empty((0, p)), np.empty((0, p, k)), 0.0, 0.0)
-
-
 def null_candidate(envelope: Envelope) -> Candidate:
     """The null reference: equal driver shares, flat responses and no explained variance.
 
@@ -155,30 +150,36 @@ def null_candidate(envelope: Envelope) -> Candidate:
     scored on the driver components and explained variance only, and counts
     0 for the others in its overall.
     """
-    explained = _null_explained(envelope) if envelope.shares is not None else None
+    explained = null_explained(envelope) if envelope.shares is not None else None
     return Candidate(explained, None, judge_emulator=False, defined=NULL_COMPONENTS)
 
 
-def _driver_rows(explained: Explained, envelope: Envelope, settings: ScoreSettings) -> list[dict]:
-    """One row per driver: shape correlation and sensitivity ratio, each also scored alone with its component's map."""
-    correlation, ratio = robust_driver_responses(explained, envelope.curves)
-    observed = sensitivity_rows(envelope)
+def _driver_rows(explained: Explained, envelope: Envelope, settings: ScoreSettings, responses) -> list[dict]:
+    """One row per driver: shape correlation and sensitivity ratio, each also scored alone with its component's map.
+
+    A driver the products do not agree on is not judged: its scores are NaN.
+    """
+    correlation, ratio = responses
     one = np.eye(len(explained.shares))
+
+    def alone(metric: str, distance: float, j: int) -> float:
+        return _graded(metric, distance, envelope, settings) if envelope.judged[j] else float("nan")
+
     return [
         {
             "driver": j, "share": float(explained.shares[j]), "observed_share": float(envelope.shares[j]),
             "shape_correlation": float(correlation[j]), "sensitivity_ratio": float(ratio[j]),
-            "shape_score": _graded("response", correlation_distance(correlation, one[j]), envelope, settings),
-            "sensitivity_score": _graded("sensitivity", ratio_distance(ratio, one[j]), envelope, settings),
-            "observed_ratio_low": observed[j]["low"] if observed else np.nan,
-            "observed_ratio_high": observed[j]["high"] if observed else np.nan,
+            "shape_score": alone("response", correlation_distance(correlation, one[j]), j),
+            "sensitivity_score": alone("sensitivity", ratio_distance(ratio, one[j]), j),
+            "observed_ratio_low": float(envelope.ratio_range[j, 0]),
+            "observed_ratio_high": float(envelope.ratio_range[j, 1]),
             "judged": bool(envelope.judged[j]),
         }
         for j in range(len(explained.shares))
     ]
 
 
-def _cap_at_null(scores: dict) -> None:
+def _zero_driver_scores(scores: dict) -> None:
     """Driver scores of a model whose emulator explains too little of its SOC: 0.
 
     Its shares and curves are those of an emulator that does not explain its
@@ -204,11 +205,12 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
     result = CandidateScores(scores, withheld)
     explained = candidate.explained
     if explained is not None and envelope.shares is not None:
-        scores.update(_driver_scores(explained, envelope, settings))
-        result.drivers = _driver_rows(explained, envelope, settings)
+        responses = robust_driver_responses(explained, envelope.curves)
+        scores.update(_driver_scores(explained, envelope, settings, responses))
+        result.drivers = _driver_rows(explained, envelope, settings, responses)
         unreliable = not emulator_reliable(explained.fit_r2, envelope.model_r2_floor)
         if candidate.judge_emulator and unreliable:
-            _cap_at_null(scores)
+            _zero_driver_scores(scores)
             result.capped.extend(DRIVER_COMPONENTS)
     if candidate.field is not None:
         scores.update(_field_scores(candidate.field, envelope, settings))
