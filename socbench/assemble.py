@@ -116,6 +116,7 @@ def assemble(reference: Reference, model_data: list[Prepared], model_emulations,
             emulator_rows.append(
                 {"dataset": name, "kind": kind, "region": region, "n_cells": result.n_cells, "cv_r2": result.cv_r2,
                  "fit_r2": result.fit_r2, "cv_block_size": result.block_size,
+                 "boosting_rounds": result.rounds,
                  "reliable": emulator_reliable(result.fit_r2, floor)}
             )
             importances += _importance_rows(name, kind, region, names, result)

@@ -116,6 +116,10 @@ class BinnedGradientBoosting(RegressorMixin, BaseEstimator):
     def predict(self, X):
         return self.tree_model_.predict(self.transform(X))
 
+    def staged_predict(self, X):
+        """Predictions after each boosting round (a generator, as scikit-learn's)."""
+        yield from self.tree_model_.staged_predict(self.transform(X))
+
 
 @learner("gradient_boosting")
 def gradient_boosting(params: dict[str, Any], seed: int) -> BaseEstimator:
@@ -304,6 +308,39 @@ def out_of_fold_predictions(estimator: BaseEstimator, X, y, weight, folds: np.nd
         model = clone(estimator).fit(X[~test], y[~test], sample_weight=weight[~test])
         prediction[test] = model.predict(X[test])
     return prediction
+
+
+def select_rounds(estimator: BaseEstimator, X, y, weight, folds: np.ndarray) -> tuple[BaseEstimator, np.ndarray | None]:
+    """Out-of-fold predictions, with a boosted learner cut at the round that predicts best out of fold.
+
+    A learner with ``staged_predict`` and ``max_iter`` gets ``max_iter`` set to
+    the number of rounds whose out-of-fold predictions (the shared spatial
+    folds) have the highest weighted R^2, and those predictions are returned.
+    A boosted fit on a noisy product would otherwise go on fitting its noise,
+    and SHAP spreads that fit over all drivers, flattening the product's shares
+    toward equal; a nearly deterministic model keeps (almost) all its rounds.
+    Other learners are returned unchanged with their out-of-fold predictions.
+
+    Returns
+    -------
+    estimator, prediction
+        The (possibly re-parametrised) unfitted estimator and the out-of-fold
+        predictions (None with fewer than two folds).
+    """
+    from sklearn.base import clone
+
+    present = np.unique(folds)
+    if len(present) < 2 or not hasattr(estimator, "staged_predict") or "max_iter" not in estimator.get_params():
+        return estimator, out_of_fold_predictions(estimator, X, y, weight, folds)
+    stages = np.zeros((estimator.get_params()["max_iter"], len(y)))
+    for fold in present:
+        test = folds == fold
+        model = clone(estimator).fit(X[~test], y[~test], sample_weight=weight[~test])
+        for round_, prediction in enumerate(model.staged_predict(X[test])):
+            stages[round_, test] = prediction
+    skill = [weighted_r2(y, stage, weight) for stage in stages]
+    best = int(np.argmax(skill))
+    return clone(estimator).set_params(max_iter=best + 1), stages[best]
 
 
 def cross_validated_r2(estimator: BaseEstimator, X, y, weight, groups, folds: int, seed: int = 0) -> float:

@@ -27,7 +27,7 @@ from typing import Callable
 import numpy as np
 from sklearn.base import clone
 
-from .emulate import make_learner, out_of_fold_predictions, weighted_r2
+from .emulate import make_learner, out_of_fold_predictions, select_rounds, weighted_r2
 from .registry import Registry
 
 #: Importance methods ``(estimator, X, weight, rng) -> (p,) shares``.
@@ -164,6 +164,7 @@ class EmulationTask:
     bootstraps: int
     max_explain_cells: int
     seed: int
+    select_rounds: bool = True  # boosted learners: rounds chosen by the out-of-fold R^2 (emulate.select_rounds)
 
 
 @dataclass
@@ -180,6 +181,7 @@ class EmulationResult:
     boot_curves: np.ndarray  # (B, p, K)
     block_size: float = float("nan")  # spatial CV block edge used (degrees)
     fit_r2: float = float("nan")  # out-of-fold R^2 of the emulator over all its cells
+    rounds: float = float("nan")  # boosting rounds of the dataset's emulator (NaN for other learners)
 
 
 def run_emulation(task: EmulationTask) -> list[EmulationResult]:
@@ -197,7 +199,11 @@ def _run_emulation(task: EmulationTask) -> list[EmulationResult]:
     # results do not depend on its name.
     seed = derived_seed(task.seed)
     estimator = make_learner(task.estimator, task.params, seed % (2**31))
-    prediction = out_of_fold_predictions(estimator, task.X, task.y, task.weight, task.folds)
+    if task.select_rounds:
+        estimator, prediction = select_rounds(estimator, task.X, task.y, task.weight, task.folds)
+    else:
+        prediction = out_of_fold_predictions(estimator, task.X, task.y, task.weight, task.folds)
+    rounds = float(estimator.get_params().get("max_iter", np.nan)) if hasattr(estimator, "staged_predict") else np.nan
     fit_r2 = weighted_r2(task.y, prediction, task.weight) if prediction is not None else float("nan")
     samples = [
         _explain_sample(np.flatnonzero(members), task.max_explain_cells, np.random.default_rng(derived_seed(seed, region)))
@@ -237,6 +243,7 @@ def _run_emulation(task: EmulationTask) -> list[EmulationResult]:
                 boot_curves=np.array([b[r][1] for b in boots]).reshape(-1, p, k),
                 block_size=float(task.block_size),
                 fit_r2=fit_r2,
+                rounds=rounds,
             )
         )
     return results

@@ -38,7 +38,8 @@ from .prepare import Context, Prepared
 from .regrid import regridder
 from .results import RunResult
 
-FORMAT = 3  # 2: cv_block_size per product and region; 3: one emulator per product (fit_r2), shared CV blocks
+FORMAT = 4  # 2: cv_block_size per product and region; 3: one emulator per product (fit_r2), shared CV blocks;
+# 4: boosting rounds chosen by the shared CV (boosting_rounds)
 #: Definition sections a bundle depends on (``models`` is not one of them).
 SECTIONS = ("target", "covariates", "observations", "analysis_grid", "period", "regions", "learner", "scores")
 _FILES = ("reference.nc", "regions.csv", "baseline_scores.csv", "ceiling.csv")
@@ -61,7 +62,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
     n_points = context.definition.learner.grid_points
     shape = (len(products), len(regions))
     n_cells, cv_r2, block_size = np.zeros(shape, dtype="int32"), np.full(shape, np.nan), np.full(shape, np.nan)
-    fit_r2 = np.full(shape, np.nan)
+    fit_r2, rounds = np.full(shape, np.nan), np.full(shape, np.nan)
     shares = np.full(shape + (len(covariates),), np.nan)
     curves = np.full(shape + (len(covariates), n_points), np.nan)
     boot_shares = np.full(shape + (n_boot, len(covariates)), np.nan)
@@ -72,7 +73,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
             if result is None:
                 continue
             n_cells[i, j], cv_r2[i, j], block_size[i, j] = result.n_cells, result.cv_r2, result.block_size
-            fit_r2[i, j] = result.fit_r2
+            fit_r2[i, j], rounds[i, j] = result.fit_r2, result.rounds
             shares[i, j], curves[i, j] = result.shares, result.curves
             boot_shares[i, j], boot_curves[i, j] = result.boot_shares, result.boot_curves
     grid = context.grid
@@ -92,6 +93,7 @@ def _reference_dataset(reference: Reference) -> xr.Dataset:
             "cv_r2": (dims, cv_r2),
             "cv_block_size": (dims, block_size),
             "fit_r2": (dims, fit_r2),
+            "boosting_rounds": (dims, rounds),
             "shares": (dims + ("covariate",), shares),
             "curves": (dims + ("covariate", "point"), curves),
             "boot_shares": (dims + ("boot", "covariate"), boot_shares),
@@ -296,5 +298,6 @@ def _reference_from(data: xr.Dataset, region_table: pd.DataFrame, definition: De
                 boot_curves=data["boot_curves"].values[i, j],
                 block_size=float(data["cv_block_size"].values[i, j]),
                 fit_r2=float(data["fit_r2"].values[i, j]),
+                rounds=float(data["boosting_rounds"].values[i, j]),
             )
     return Reference(context=context, products=products, emulations=emulations, failures=[])

@@ -30,7 +30,9 @@ NULL_COLUMNS = ["reference", "region", "metric", "value"]
 ASSESSMENT_COLUMNS = ["model", "region", "metric", "status", "reason"]
 PRODUCT_FLAG_COLUMNS = ["product", "region", "flag", "detail"]
 STOCK_COLUMNS = ["dataset", "kind", "region", "stock_pg", "area_km2"]
-EMULATOR_COLUMNS = ["dataset", "kind", "region", "n_cells", "cv_r2", "fit_r2", "cv_block_size", "reliable"]
+EMULATOR_COLUMNS = [
+    "dataset", "kind", "region", "n_cells", "cv_r2", "fit_r2", "cv_block_size", "boosting_rounds", "reliable",
+]
 DRIVER_COLUMNS = [
     "dataset", "kind", "region", "covariate", "share", "observed_share", "shape_correlation", "sensitivity_ratio",
     "shape_score", "sensitivity_score", "observed_ratio_low", "observed_ratio_high", "judged",

@@ -143,6 +143,7 @@ def build_tasks(
                 bootstraps=learner.bootstraps if bootstraps is None else bootstraps,
                 max_explain_cells=learner.max_explain_cells,
                 seed=learner.seed,
+                select_rounds=learner.select_rounds,
             )
         )
     return tasks

@@ -273,7 +273,7 @@ def _emulators(rng: np.random.Generator, datasets: list[tuple[str, str]], region
         r2 = float(rng.uniform(0.55, 0.95))
         if name == datasets[1][0] and region == regions[-1]:
             r2 = 0.12  # one poor emulator, flagged
-        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, r2, 8.0, r2 >= 0.3))
+        rows.append((name, kind, region, int(rng.integers(60, 4000)), r2, r2, 8.0, 100.0, r2 >= 0.3))
     return pd.DataFrame(rows, columns=EMULATOR_COLUMNS)
 
 

@@ -68,6 +68,14 @@ class LearnerSpec(Strict):
             "score further apart)."
         ),
     )
+    select_rounds: bool = Field(
+        True,
+        description=(
+            "Boosted learners: each dataset's number of boosting rounds (up to params.max_iter) is the one whose "
+            "out-of-fold predictions on the shared spatial folds explain most of its ln SOC, so a noisy product gets "
+            "a smoother emulator instead of one that fits its noise (docs/method.md)."
+        ),
+    )
     seed: int = 20240101
 
     @field_validator("estimator", "explainer", "response")
