@@ -33,9 +33,10 @@ from .explain import EmulationResult, EmulationTask
 from .versions import library_versions
 
 _ARRAYS = ("shares", "curves", "boot_shares", "boot_curves")
-_SCALARS = ("n_cells", "cv_r2", "block_size", "fit_r2")
+_SCALARS = ("n_cells", "cv_r2", "block_size", "fit_r2", "rounds")
 _SETTINGS = (
     "regions", "estimator", "params", "explainer", "response", "block_size", "bootstraps", "max_explain_cells", "seed",
+    "select_rounds",
 )
 
 

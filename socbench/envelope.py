@@ -97,6 +97,9 @@ class ScoreSettings:
     outlier_factor: float = 3.0
     stock_ratio_limit: float = 3.0
     null_score: float = 0.25
+    #: A component's weight in ``overall`` ramps from 0, with the null at this fraction of
+    #: ``discrimination_factor`` tolerances (or bootstrap spreads), to full at ``discrimination_factor``.
+    discrimination_ramp: float = 2.0 / 3.0
 
 
 @dataclass
@@ -145,11 +148,18 @@ class Envelope:
     groups: list[list[int]] = field(default_factory=list)
     #: (p, 2) lowest and highest amplitude ratio of a consensus product's curve to the consensus, per driver.
     ratio_range: np.ndarray | None = None
+    #: Component -> fraction (0, 1) of its weight in ``overall``, where the products discriminate only in part
+    #: (see :func:`discrimination`); absent means the full weight.
+    overall_fraction: dict[str, float] = field(default_factory=dict)
 
     @property
     def assessed(self) -> list[str]:
         """Components judged here, for every candidate alike."""
         return [c for c in COMPONENTS if c not in self.withheld]
+
+    def overall_weights(self, weights: dict[str, float]) -> dict[str, float]:
+        """The definition's component weights, each times the fraction the products can carry here."""
+        return {c: w * self.overall_fraction.get(c, 1.0) for c, w in weights.items()}
 
     @property
     def driver_weights(self) -> np.ndarray:
@@ -341,13 +351,41 @@ def _driver_side(envelope: Envelope, settings: ScoreSettings) -> None:
     _withhold_if_undiscriminating(envelope, "explained_variance", 0.0, settings)
 
 
+def discrimination(null_distance: float, scale: float, factor: float, ramp: float) -> float:
+    """How far the products tell the null apart, on a scale (tolerance or bootstrap spread): 0 to 1.
+
+    1 with the null at ``factor`` scales or more from the consensus, 0 at
+    ``ramp x factor`` scales or less, linear between. A hard threshold let a
+    0.1 % change of one product switch a whole component in or out of
+    ``overall`` (0.07 of overall on the demo world); the ramp makes overall
+    continuous in the inputs.
+    """
+    if not scale > 0:
+        return 1.0
+    low, full = ramp * factor, factor
+    ratio = null_distance / scale
+    if ratio >= full:
+        return 1.0
+    if ratio <= low or full <= low:
+        return 0.0
+    return float((ratio - low) / (full - low))
+
+
 def _withhold_if_undiscriminating(envelope: Envelope, metric: str, spread: float, settings: ScoreSettings) -> None:
+    """Withhold a component where the products cannot tell the null apart, or lower its weight in overall."""
     null = envelope.null_distance.get(metric, np.nan)
-    factor = settings.discrimination_factor
-    if not np.isfinite(null) or null < factor * spread:
+    if not np.isfinite(null):
         envelope.withheld.setdefault(metric, "products_unreliable")
-    elif null < factor * envelope.tolerance[metric]:
+        return
+    factor, ramp = settings.discrimination_factor, settings.discrimination_ramp
+    by_spread = discrimination(null, spread, factor, ramp)
+    by_tolerance = discrimination(null, envelope.tolerance[metric], factor, ramp)
+    if by_spread == 0.0:
+        envelope.withheld.setdefault(metric, "products_unreliable")
+    elif by_tolerance == 0.0:
         envelope.withheld.setdefault(metric, "products_cannot_discriminate")
+    elif min(by_spread, by_tolerance) < 1.0 and metric not in envelope.withheld:
+        envelope.overall_fraction[metric] = min(by_spread, by_tolerance)
 
 
 # ------------------------------------------------------------ the field side

@@ -27,7 +27,7 @@ METRICS = ("overall",) + COMPONENTS
 SCORE_COLUMNS = ["model", "region", "metric", "value"]
 CEILING_COLUMNS = ["product", "region", "metric", "value"]
 NULL_COLUMNS = ["reference", "region", "metric", "value"]
-ASSESSMENT_COLUMNS = ["model", "region", "metric", "status", "reason"]
+ASSESSMENT_COLUMNS = ["model", "region", "metric", "status", "reason", "overall_weight"]
 PRODUCT_FLAG_COLUMNS = ["product", "region", "flag", "detail"]
 STOCK_COLUMNS = ["dataset", "kind", "region", "stock_pg", "area_km2"]
 EMULATOR_COLUMNS = [
@@ -72,8 +72,11 @@ class RunResult:
         ``reference, region, metric, value``: the null reference (equal shares,
         flat responses, no explained variance, uniform field) scored alike.
     assessments : DataFrame
-        ``model, region, metric, status, reason``: for each component,
-        ``"scored"`` or ``"withheld"`` with a reason code (:data:`socbench.score.REASONS`).
+        ``model, region, metric, status, reason, overall_weight``: for each
+        component, ``"scored"``, ``"capped"`` or ``"withheld"`` with a reason
+        code (:data:`socbench.score.REASONS`), and its weight in ``overall``
+        there (0 where withheld; below the definition's weight where the
+        products tell the null apart only in part).
     product_flags : DataFrame
         ``product, region, flag, detail``: ``outlier`` (driver shares or curves
         far from every other product's; left out of the consensus) and

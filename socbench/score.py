@@ -222,7 +222,7 @@ def score_candidate(candidate: Candidate, envelope: Envelope, settings: ScoreSet
         if component in withheld:
             scores[component] = float("nan")
     assessed = envelope.assessed
-    scores["overall"] = weighted_overall(scores, settings.weights, assessed)
+    scores["overall"] = weighted_overall(scores, envelope.overall_weights(settings.weights), assessed)
     scores["overall_components"] = sum(1 for c in assessed if settings.weights.get(c, 0.0) > 0)
     return result
 
@@ -270,19 +270,23 @@ def score_region(region: RegionData, models: list[str], settings: ScoreSettings)
         result = scored(model, envelope)
         out.scores += _rows("model", model, region.name, result.scores)
         out.drivers += _tagged(result.drivers, model, "model", region.name)
-        out.assessments += [_assessment(model, region.name, c, result) for c in COMPONENTS]
+        weights = envelope.overall_weights(settings.weights)
+        out.assessments += [_assessment(model, region.name, c, result, weights) for c in COMPONENTS]
     out.stocks += _stock_rows(region, models)
     return out
 
 
-def _assessment(model: str, region: str, component: str, result: CandidateScores) -> dict:
+def _assessment(model: str, region: str, component: str, result: CandidateScores, weights: dict) -> dict:
+    """Status, reason and weight in ``overall`` (0 where withheld) of one model's component."""
+    weight = weights.get(component, 0.0)
     if component in result.withheld:
-        status, reason = "withheld", result.withheld[component]
+        status, reason, weight = "withheld", result.withheld[component], 0.0
     elif component in result.capped:
         status, reason = "capped", "model_emulator_unreliable"
     else:
         status, reason = "scored", ""
-    return {"model": model, "region": region, "metric": component, "status": status, "reason": reason}
+    return {"model": model, "region": region, "metric": component, "status": status, "reason": reason,
+            "overall_weight": float(weight)}
 
 
 def _tagged(rows: list[dict], name: str, kind: str, region: str) -> list[dict]:

@@ -174,11 +174,11 @@ def _assessments(models: list[str], regions: list[str], withheld: dict) -> pd.Da
     rows = []
     for key in itertools.product(models, regions, COMPONENTS):
         if key in withheld:
-            rows.append((*key, "withheld", withheld[key]))
+            rows.append((*key, "withheld", withheld[key], 0.0))
         elif key in capped:
-            rows.append((*key, "capped", "model_emulator_unreliable"))
+            rows.append((*key, "capped", "model_emulator_unreliable", 0.1))
         else:
-            rows.append((*key, "scored", ""))
+            rows.append((*key, "scored", "", 0.1))
     return pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS)
 
 
@@ -225,7 +225,7 @@ def _add_region_without_observations(result: RunResult, region: str) -> None:
         [result.regions, pd.DataFrame([(region, 120, 5.0e6, "ok", "")], columns=REGION_COLUMNS)], ignore_index=True)
     rows = [(model, region, metric, np.nan) for model in result.models for metric in METRICS]
     result.scores = pd.concat([result.scores, pd.DataFrame(rows, columns=SCORE_COLUMNS)], ignore_index=True)
-    withheld = pd.DataFrame([(model, region, metric, "withheld", "no_observations")
+    withheld = pd.DataFrame([(model, region, metric, "withheld", "no_observations", 0.0)
                              for model in result.models for metric in COMPONENTS],
                             columns=ASSESSMENT_COLUMNS)
     result.assessments = pd.concat([result.assessments, withheld], ignore_index=True)

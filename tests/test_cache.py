@@ -22,6 +22,7 @@ def test_store_load_round_trip(tmp_path):
     np.testing.assert_array_equal(again.shares, first.shares)
     np.testing.assert_array_equal(again.boot_curves, first.boot_curves)
     assert again.cv_r2 == first.cv_r2 and again.fit_r2 == first.fit_r2 and (cache.hits, cache.misses) == (1, 1)
+    assert again.rounds == first.rounds and 1 <= first.rounds <= task.params.get("max_iter", 150)
 
 
 def test_key_depends_on_content_not_name():
@@ -33,6 +34,9 @@ def test_key_depends_on_content_not_name():
     d = make_task(n=300)
     d.params = {"max_iter": 81}
     assert task_key(a) != task_key(d)
+    e = make_task(n=300)
+    e.select_rounds = not a.select_rounds
+    assert task_key(a) != task_key(e)
 
 
 def test_corrupt_entry_is_recomputed(tmp_path):

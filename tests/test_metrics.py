@@ -210,3 +210,15 @@ def test_a_curve_of_negligible_amplitude_counts_as_flat_whatever_its_sign():
     np.testing.assert_allclose(shape_correlation(5 * CURVES, CURVES), 1.0)
     half = shape_correlation(0.25 * CURVES, CURVES)
     np.testing.assert_allclose(half, 0.5)
+
+
+def test_discrimination_ramps_a_component_in_without_a_jump():
+    from socbench.envelope import discrimination
+
+    tolerance, factor, ramp = 0.05, 1.5, 2.0 / 3.0
+    nulls = np.linspace(0.0, 0.1, 201)
+    values = np.array([discrimination(d, tolerance, factor, ramp) for d in nulls])
+    assert values[nulls <= 0.05].max() == 0.0 and values[nulls >= 0.0751].min() == 1.0
+    assert np.all(np.diff(values) >= 0) and np.max(np.diff(values)) <= 0.0201  # continuous, monotone
+    assert discrimination(0.0625, tolerance, factor, ramp) == pytest.approx(0.5)
+    assert discrimination(0.01, 0.0, factor, ramp) == 1.0  # no spread to fear

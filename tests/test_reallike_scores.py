@@ -67,11 +67,17 @@ def test_driver_scores_are_judged_in_the_biomes(result):
     assert (importance >= 0.8).sum() >= 6 and (importance >= 0.4).all(), importance.round(3).to_dict()
 
 
-def test_a_withheld_importance_is_one_the_products_cannot_tell_from_the_null(result):
+def test_importance_weighs_in_overall_as_far_as_the_products_tell_the_null_apart(result):
+    """Withheld only where the null is within one tolerance (or bootstrap spread) of the products'
+    consensus, and then for a reason about the products; between 1 and 1.5, scored with part of its weight."""
     assessments = result.assessments
-    withheld = assessments[(assessments.metric == "importance") & (assessments.status == "withheld")]
-    assert len(withheld)
+    importance = assessments[(assessments.metric == "importance") & (assessments.model == "RL-FAITHFUL")]
+    withheld = importance[importance.status == "withheld"]
     assert set(withheld.reason) <= {"products_cannot_discriminate", "products_unreliable"}
+    assert (withheld.overall_weight == 0).all()
+    scored = importance[importance.status == "scored"]
+    assert len(scored) >= 8 and scored.overall_weight.between(0.0, 0.3).all() and (scored.overall_weight > 0).all()
+    assert (scored.overall_weight == 0.3).sum() >= 7
 
 
 def test_the_wrong_driver_model_gets_no_driver_agreement(result):

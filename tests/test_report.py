@@ -1013,10 +1013,10 @@ def test_real_result_renders_components_withheld_ceiling_and_null(real_report):
         assert f'<h3 id="title-{metric}">{escape(metric_title(metric))}</h3>' in index
     capped = result.assessments[result.assessments["status"] == "capped"]
     assert len(capped) > 0  # the small world's unrelated model has an unreliable emulator
-    model, region, metric, _, reason = capped.iloc[0]
+    model, region, metric, _, reason, _ = capped.iloc[0]
     cells = re.findall(r'<td class="score scored capped".*?</td>', _table(index, metric), re.S)
     assert any(str(escape(reason_text(reason, sentence=False))) in cell for cell in cells), (model, region, metric)
-    for model, region, metric, _, reason in result.assessments[result.assessments["status"] == "withheld"].head(5).itertuples(index=False):
+    for model, region, metric, _, reason, _ in result.assessments[result.assessments["status"] == "withheld"].head(5).itertuples(index=False):
         cells = re.findall(r'<td class="score withheld">.*?</td>', _table(index, metric), re.S)
         assert any(str(escape(reason_text(reason))) in cell for cell in cells), (model, region, metric, reason)
     references = re.search(r'<tbody class="references">.*?</tbody>', _table(index, "overall"), re.S).group(0)

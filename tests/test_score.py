@@ -235,15 +235,28 @@ def test_products_that_cannot_discriminate_withhold_the_driver_scores_for_everyo
     assert status["response"] == ("withheld", "products_cannot_discriminate")
 
 
-def test_unstable_products_are_unreliable():
-    """Products that agree with each other but whose own bootstrap replicates reach the null."""
+def _unstable(concentration: float) -> RegionData:
     explained, fields, products = _products(3)
     rng = np.random.default_rng(0)
     for product in products:
-        boot = rng.dirichlet(np.ones(3) * 0.5, size=8)
+        boot = rng.dirichlet(np.ones(3) * concentration, size=8)
         explained[product] = Explained(explained[product].shares, CURVES, boot, np.repeat(CURVES[None], 8, 0), 0.4, 0.4)
-    _, status = _score(_region(explained, fields, products), "M")
+    return _region(explained, fields, products)
+
+
+def test_unstable_products_are_unreliable():
+    """Products that agree with each other but whose own bootstrap replicates reach the null."""
+    _, status = _score(_unstable(0.1), "M")
     assert status["importance"] == ("withheld", "products_unreliable")
+
+
+def test_less_unstable_products_carry_part_of_the_weight():
+    """Bootstrap spreads between 1 and 1.5 null distances: scored, with part of its weight in overall."""
+    envelope = build_envelope(_unstable(0.5), SETTINGS)
+    assert "importance" not in envelope.withheld
+    assert 0.0 < envelope.overall_fraction["importance"] < 1.0
+    weights = envelope.overall_weights(SETTINGS.weights)
+    assert weights["importance"] == pytest.approx(SETTINGS.weights["importance"] * envelope.overall_fraction["importance"])
 
 
 def test_the_judged_drivers_are_those_the_products_agree_on():
