@@ -81,14 +81,14 @@ def test_importance_weighs_in_overall_as_far_as_the_products_tell_the_null_apart
 
 
 def test_the_wrong_driver_model_gets_no_driver_agreement(result):
-    """Sensitivity is at most 0.4 wherever judged; importance too, except where precipitation and Rh
-    are collinear (boreal forest, r = 0.87): there they form one group, whose share the wrong-driver
-    model gets nearly right, and it scores between the null's 0.25 and the faithful models'."""
+    """Importance and sensitivity at most 0.4 wherever judged, also in boreal forest, where MAP and
+    Rh correlate at 0.87 (below scores.collinear_r, 0.9): grouped, the MAP-only model got the
+    group's share nearly right and scored 0.57 there."""
     sensitivity = matrix(result, "sensitivity").loc["RL-WRONGDRIVER"].dropna()
     assert len(sensitivity) >= 7 and (sensitivity <= 0.4).all(), sensitivity.round(3).to_dict()
     importance = matrix(result, "importance")
     wrong = importance.loc["RL-WRONGDRIVER"].dropna()
-    assert len(wrong) >= 7 and (wrong <= 0.4).sum() >= len(wrong) - 1, wrong.round(3).to_dict()
+    assert len(wrong) >= 7 and (wrong <= 0.4).all(), wrong.round(3).to_dict()
     gap = importance.loc["RL-FAITHFUL", wrong.index] - wrong
     assert (gap > 0).all() and (gap >= 0.4).sum() >= len(gap) - 1, gap.round(3).to_dict()
     assert matrix(result, "response").loc["RL-WRONGDRIVER", "global"] <= 0.4

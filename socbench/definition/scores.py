@@ -82,7 +82,7 @@ class ScoreSpec(Strict):
         description="A driver's response is judged where the products' curves correlate at least this much (median, leave-one-out).",
     )
     collinear_r: float = Field(
-        0.8, ge=0.0, le=1.01,
+        0.9, ge=0.0, le=1.01,
         description="Drivers whose observed values correlate at least this much in a region are one group for importance (above 1: never).",
     )
     ilamb_bias_weighting: Literal["area", "mass"] = Field(
