@@ -199,7 +199,11 @@ def _read_manifest(bundle: Path) -> dict:
     except (OSError, ValueError) as exc:
         raise BundleError(f"{path}: unreadable manifest ({exc})") from None
     if manifest.get("format") != FORMAT:
-        raise BundleError(f"{path}: bundle format {manifest.get('format')!r}, this socbench reads format {FORMAT}")
+        raise BundleError(
+            f"{path}: bundle format {manifest.get('format')!r}, this socbench reads format {FORMAT}; its emulations "
+            f"and baseline scores are not comparable with this version's: rebuild it with "
+            f"`socbench reference build DEFINITION --data-root ROOT --out {bundle}`"
+        )
     for name in _FILES:
         file = bundle / name
         if not file.is_file():

@@ -98,6 +98,20 @@ def test_truncated_bundle_is_exit_2(bundle, definition_file, small_world, tmp_pa
     assert "reference.nc" in error and "checksum" in error and "Traceback" not in error
 
 
+def test_bundle_of_another_format_is_refused_with_how_to_rebuild_it(bundle, small_definition, tmp_path):
+    import json
+
+    old = tmp_path / "old"
+    old.mkdir()
+    for file in bundle.iterdir():
+        (old / file.name).write_bytes(file.read_bytes())
+    manifest = json.loads((old / "manifest.json").read_text())
+    manifest["format"] = 3
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="bundle format 3, this socbench reads format 4.*socbench reference build"):
+        load_reference(old, small_definition)
+
+
 def test_bundle_built_with_another_definition_is_refused(bundle, small_definition):
     data = small_definition.model_dump()
     data["learner"]["seed"] = 1
