@@ -295,17 +295,21 @@ def block_folds(blocks: np.ndarray, folds: int, seed: int) -> dict[int, int]:
     return {int(labels[i]): position % folds for position, i in enumerate(order)}
 
 
-def out_of_fold_predictions(estimator: BaseEstimator, X, y, weight, folds: np.ndarray) -> np.ndarray | None:
-    """Predictions of each cell by a model fitted on the other folds (None with fewer than two folds)."""
+def _fold_fits(estimator: BaseEstimator, X, y, weight, folds: np.ndarray):
+    """Each fold's held-out cells and a clone of ``estimator`` fitted on the other folds."""
     from sklearn.base import clone
 
-    present = np.unique(folds)
-    if len(present) < 2:
+    for fold in np.unique(folds):
+        test = folds == fold
+        yield test, clone(estimator).fit(X[~test], y[~test], sample_weight=weight[~test])
+
+
+def out_of_fold_predictions(estimator: BaseEstimator, X, y, weight, folds: np.ndarray) -> np.ndarray | None:
+    """Predictions of each cell by a model fitted on the other folds (None with fewer than two folds)."""
+    if len(np.unique(folds)) < 2:
         return None
     prediction = np.empty_like(y, dtype=float)
-    for fold in present:
-        test = folds == fold
-        model = clone(estimator).fit(X[~test], y[~test], sample_weight=weight[~test])
+    for test, model in _fold_fits(estimator, X, y, weight, folds):
         prediction[test] = model.predict(X[test])
     return prediction
 
@@ -329,17 +333,14 @@ def select_rounds(estimator: BaseEstimator, X, y, weight, folds: np.ndarray) -> 
     """
     from sklearn.base import clone
 
-    present = np.unique(folds)
-    if len(present) < 2 or not hasattr(estimator, "staged_predict") or "max_iter" not in estimator.get_params():
+    boosted = hasattr(estimator, "staged_predict") and "max_iter" in estimator.get_params()
+    if len(np.unique(folds)) < 2 or not boosted:
         return estimator, out_of_fold_predictions(estimator, X, y, weight, folds)
     stages = np.zeros((estimator.get_params()["max_iter"], len(y)))
-    for fold in present:
-        test = folds == fold
-        model = clone(estimator).fit(X[~test], y[~test], sample_weight=weight[~test])
+    for test, model in _fold_fits(estimator, X, y, weight, folds):
         for round_, prediction in enumerate(model.staged_predict(X[test])):
             stages[round_, test] = prediction
-    skill = [weighted_r2(y, stage, weight) for stage in stages]
-    best = int(np.argmax(skill))
+    best = int(np.argmax([weighted_r2(y, stage, weight) for stage in stages]))
     return clone(estimator).set_params(max_iter=best + 1), stages[best]
 
 

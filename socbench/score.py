@@ -266,11 +266,11 @@ def score_region(region: RegionData, models: list[str], settings: ScoreSettings)
     if envelope.shares is not None:
         null = score_candidate(null_candidate(envelope), envelope, settings)
         out.nulls += _rows("reference", NULL_REFERENCE, region.name, null.scores)
+    weights = envelope.overall_weights(settings.weights)
     for model in models:
         result = scored(model, envelope)
         out.scores += _rows("model", model, region.name, result.scores)
         out.drivers += _tagged(result.drivers, model, "model", region.name)
-        weights = envelope.overall_weights(settings.weights)
         out.assessments += [_assessment(model, region.name, c, result, weights) for c in COMPONENTS]
     out.stocks += _stock_rows(region, models)
     return out

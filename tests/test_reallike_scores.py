@@ -152,3 +152,24 @@ def test_a_poor_emulator_never_ranks_above_a_fully_assessed_wrong_driver_model(r
             compared += 1
             assert overall.loc["RL-NOISE", region] < overall.loc["RL-WRONGDRIVER", region], region
     assert compared >= 3
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known (issue 14): on noisy products the boosting rounds chosen by the CV's argmax jump under a 0.1 % "
+    "change of one product (HWSD-like 26 -> 36 rounds) and move driver scores by up to 0.36; with "
+    "learner.select_rounds false they move by <= 0.054"))
+def test_a_tenth_of_a_percent_on_one_noisy_product_moves_no_driver_score(result, world, tmp_path):
+    import shutil
+
+    import netCDF4
+
+    perturbed_world = tmp_path / "world"
+    shutil.copytree(world, perturbed_world)
+    with netCDF4.Dataset(perturbed_world / "obs/soc/HWSD-like/hwsd_like_soilc.nc", "a") as nc:
+        values = nc["soilc"][:]
+        nc["soilc"][:] = values * (1.0 + 0.001 * np.random.default_rng(1).standard_normal(values.shape))
+    definition, _ = load_definition(benchmark_path("real-like"))
+    perturbed = run(definition, perturbed_world, workers=2)
+    merged = result.scores.merge(perturbed.scores, on=["model", "region", "metric"], suffixes=("", "_p"))
+    drivers = merged[merged.metric.isin(DRIVERS)]
+    assert (drivers.value - drivers.value_p).abs().max() < 0.1
