@@ -327,6 +327,10 @@ def test_scores_json_is_cmec_bundle(out_dir, result):
     assert dimensions["reference_source_id"][cmec.ENVELOPE]["products"] == PRODUCTS
     assert set(dimensions["region"]) == set(REGIONS)
     assert {cmec.split_metric(m)[0] for m in METRICS} <= set(dimensions["metric"])
+    # every diagnostic is a statistic of a declared metric: no distance reads as a metric's "score"
+    diagnostics = set(result.scores.metric) - set(METRICS)
+    assert diagnostics and {cmec.split_metric(m)[1] for m in diagnostics} <= {"distance", "kendall_tau", "cv_r2", "n_components"}
+    assert {cmec.split_metric(m)[0] for m in diagnostics} <= set(dimensions["metric"]) | {"emulator"}
     assert bundle["PROVENANCE"]["definition_sha256"] == result.provenance["definition_sha256"]
     _assert_nesting(bundle["RESULTS"], structure, dimensions)
 

@@ -47,6 +47,7 @@ METRIC_STATISTICS = {
     "overall_components": ("overall", "n_components"),
     "importance_distance": ("importance", "distance"),
     "response_distance": ("response", "distance"),
+    "sensitivity_distance": ("sensitivity", "distance"),
     "explained_variance_distance": ("explained_variance", "distance"),
     "importance_kendall_tau": ("importance", "kendall_tau"),
     "model_cv_r2": ("emulator", "cv_r2"),
