@@ -200,10 +200,12 @@ def _run_emulation(task: EmulationTask) -> list[EmulationResult]:
     seed = derived_seed(task.seed)
     estimator = make_learner(task.estimator, task.params, seed % (2**31))
     if task.select_rounds:
-        estimator, prediction = select_rounds(estimator, task.X, task.y, task.weight, task.folds)
+        estimator, prediction = select_rounds(
+            estimator, task.X, task.y, task.weight, task.folds, task.blocks, derived_seed(seed, "rounds")
+        )
     else:
         prediction = out_of_fold_predictions(estimator, task.X, task.y, task.weight, task.folds)
-    rounds = float(estimator.get_params().get("max_iter", np.nan)) if hasattr(estimator, "staged_predict") else np.nan
+    rounds = estimator.mean_rounds if hasattr(estimator, "mean_rounds") else float("nan")
     fit_r2 = weighted_r2(task.y, prediction, task.weight) if prediction is not None else float("nan")
     samples = [
         _explain_sample(np.flatnonzero(members), task.max_explain_cells, np.random.default_rng(derived_seed(seed, region)))

@@ -106,9 +106,12 @@ def test_bundle_of_another_format_is_refused_with_how_to_rebuild_it(bundle, smal
     for file in bundle.iterdir():
         (old / file.name).write_bytes(file.read_bytes())
     manifest = json.loads((old / "manifest.json").read_text())
-    manifest["format"] = 3
+    from socbench.reference import FORMAT
+
+    manifest["format"] = FORMAT - 1
     (old / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(BundleError, match="bundle format 3, this socbench reads format 4.*socbench reference build"):
+    expected = f"bundle format {FORMAT - 1}, this socbench reads format {FORMAT}.*socbench reference build"
+    with pytest.raises(BundleError, match=expected):
         load_reference(old, small_definition)
 
 

@@ -7,6 +7,7 @@ import pytest
 from helpers import make_task, task_of
 
 from socbench.emulate import (
+    BinnedGradientBoosting,
     block_folds,
     block_size_from_data,
     correlation_range,
@@ -209,3 +210,53 @@ def test_rounds_chosen_by_the_shared_cv_keep_a_noisy_fit_off_its_noise():
     assert chosen.fit_r2 > full.fit_r2
     assert chosen.shares[2] < full.shares[2] - 0.03, (chosen.shares.round(3), full.shares.round(3))
     assert fitted(signal, True).rounds >= 120
+
+
+def test_a_mixture_of_truncations_is_one_ensemble_that_predict_and_shap_explain():
+    """round_weights make the fitted model the weighted mean of its truncated models; scaling the trees'
+    leaf values does that exactly, so TreeSHAP (which reads the same nodes) adds up to its predictions."""
+    from socbench.explain import shap_values
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(500, 3))
+    y = X[:, 0] + np.sin(5 * X[:, 1]) + rng.normal(0, 0.3, 500)
+    weights = np.zeros(40)
+    weights[[9, 19, 39]] = [0.2, 0.5, 0.3]
+    plain = BinnedGradientBoosting(max_iter=40).fit(X, y)
+    mixture = BinnedGradientBoosting(max_iter=40, round_weights=tuple(weights)).fit(X, y)
+    stages = np.array(list(plain.staged_predict(X)))
+    np.testing.assert_allclose(mixture.predict(X), weights @ stages, atol=1e-12)
+    contributions = shap_values(mixture, X)
+    offset = mixture.predict(X) - contributions.sum(axis=1)
+    np.testing.assert_allclose(offset, offset[0], atol=1e-12)
+    assert mixture.mean_rounds == pytest.approx(0.2 * 10 + 0.5 * 20 + 0.3 * 40)
+    with pytest.raises(ValueError, match="round_weights: expected 40"):
+        BinnedGradientBoosting(max_iter=40, round_weights=(1.0,) * 39).fit(X, y)
+
+
+def test_the_bagged_round_choice_moves_little_where_the_argmax_jumps():
+    """Two rounds far apart predict equally well out of fold: a change of 1e-4 in one's errors moves the
+    argmax from one to the other, but the weights of the bagged choice by little."""
+    from socbench.emulate import best_round_frequency
+
+    rng = np.random.default_rng(3)
+    n, rounds = 2000, 40
+    y = rng.normal(size=n)
+    blocks = rng.integers(0, 60, n)
+    errors = np.full((rounds, n), 0.0) + 2.0  # every other round predicts badly
+    errors[9] = rng.normal(size=n)
+    errors[29] = rng.normal(size=n)
+    errors[29] *= np.sqrt(np.sum(errors[9] ** 2) / np.sum(errors[29] ** 2))  # exactly as good over all cells
+
+    def choice(scale):
+        tilted = errors.copy()
+        tilted[29] *= scale
+        stages = y + tilted
+        argmax = int(np.argmin(np.sum((stages - y) ** 2, axis=1)))
+        return argmax, best_round_frequency(stages, y, np.ones(n), blocks, seed=0, resamples=200)
+
+    (low_best, low), (high_best, high) = choice(1 - 1e-4), choice(1 + 1e-4)
+    assert (low_best, high_best) == (29, 9)
+    assert low.sum() == pytest.approx(1.0) and set(np.flatnonzero(low)) <= {9, 29}
+    assert 0.2 < low[9] < 0.8
+    assert np.abs(low - high).sum() < 0.1

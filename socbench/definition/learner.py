@@ -71,9 +71,10 @@ class LearnerSpec(Strict):
     select_rounds: bool = Field(
         True,
         description=(
-            "Boosted learners: each dataset's number of boosting rounds (up to params.max_iter) is the one whose "
-            "out-of-fold predictions on the shared spatial folds explain most of its ln SOC, so a noisy product gets "
-            "a smoother emulator instead of one that fits its noise (docs/method.md)."
+            "Boosted learners: each dataset's emulator is the mean of its truncations after 1..params.max_iter "
+            "rounds, each weighted by how often (over block bootstraps) its out-of-fold predictions on the shared "
+            "spatial folds explain most of its ln SOC, so a noisy product gets a smoother emulator instead of one "
+            "that fits its noise (docs/method.md)."
         ),
     )
     seed: int = 20240101
