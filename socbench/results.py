@@ -85,10 +85,12 @@ class RunResult:
     stocks : DataFrame
         ``dataset, kind, region, stock_pg, area_km2`` over each dataset's valid cells.
     emulators : DataFrame
-        ``dataset, kind, region, n_cells, cv_r2, fit_r2, cv_block_size, reliable``;
-        kind is ``"model"`` or ``"observation"``; ``cv_r2`` over the region's
-        cells, ``fit_r2`` over all the dataset's land (one emulator per
-        dataset); ``reliable`` is the rule scoring uses
+        ``dataset, kind, region, n_cells, cv_r2, fit_r2, cv_block_size,
+        boosting_rounds, reliable``; kind is ``"model"`` or ``"observation"``;
+        ``cv_r2`` over the region's cells, ``fit_r2`` over all the dataset's
+        land (one emulator per dataset); ``boosting_rounds`` the weighted mean
+        round of a boosted emulator (:func:`socbench.emulate.select_rounds`,
+        NaN for other learners); ``reliable`` is the rule scoring uses
         (:func:`socbench.envelope.emulator_reliable`).
     importances : DataFrame
         ``dataset, kind, region, covariate, share, share_low, share_high``.
