@@ -119,6 +119,8 @@ class BinnedGradientBoosting(RegressorMixin, BaseEstimator):
         # The mean of the truncated models is one ensemble whose tree t is scaled by the
         # weight of the truncations that hold it; scaling the leaf values makes predict()
         # and TreeSHAP (which reads the same nodes) explain that ensemble exactly.
+        # ``_predictors`` is scikit-learn's private state (shap reads it too); a test checks
+        # the mixture against staged predictions, so a change there fails loudly.
         if len(round_weights) != self.max_iter or np.any(round_weights < 0) or round_weights.sum() <= 0:
             raise ValueError(f"round_weights: expected {self.max_iter} non-negative weights, not all 0")
         tree_weights = np.cumsum((round_weights / round_weights.sum())[::-1])[::-1]

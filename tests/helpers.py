@@ -17,6 +17,20 @@ def member_dir(world: Path, model: str, member: str = "r1i1p1f1") -> Path:
     return next(world.glob(f"CMIP6/*/*/{model}/historical/{member}"))
 
 
+def perturbed_copy(world: Path, destination: Path, product_file: str, variable: str, relative: float = 0.001,
+                   seed: int = 1) -> Path:
+    """A copy of ``world`` with one product's ``variable`` multiplied by 1 + ``relative`` N(0, 1) (fixed ``seed``)."""
+    import shutil
+
+    import netCDF4
+
+    shutil.copytree(world, destination)
+    with netCDF4.Dataset(destination / product_file, "a") as nc:
+        values = nc[variable][:]
+        nc[variable][:] = values * (1.0 + relative * np.random.default_rng(seed).standard_normal(values.shape))
+    return destination
+
+
 def make_task(y_shift: float = 0.0, estimator: str = "gradient_boosting", explainer: str = "shap", n: int = 1500):
     """An emulation task on tabular data with a planted answer (drivers x0 > x1 > x2, x3 irrelevant)."""
     rng = np.random.default_rng(0)

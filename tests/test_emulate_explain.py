@@ -243,7 +243,7 @@ def test_the_bagged_round_choice_moves_little_where_the_argmax_jumps():
     n, rounds = 2000, 40
     y = rng.normal(size=n)
     blocks = rng.integers(0, 60, n)
-    errors = np.full((rounds, n), 0.0) + 2.0  # every other round predicts badly
+    errors = np.full((rounds, n), 2.0)  # every other round predicts badly
     errors[9] = rng.normal(size=n)
     errors[29] = rng.normal(size=n)
     errors[29] *= np.sqrt(np.sum(errors[9] ** 2) / np.sum(errors[29] ** 2))  # exactly as good over all cells

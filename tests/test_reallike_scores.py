@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import perturbed_copy
 
 from socbench.cache import TaskCache
 from socbench.config import load_definition
@@ -157,15 +158,7 @@ def test_a_poor_emulator_never_ranks_above_a_fully_assessed_wrong_driver_model(r
 def test_a_tenth_of_a_percent_on_one_noisy_product_moves_no_driver_score(result, world, tmp_path):
     """With the argmax of the CV skill curve, HWSD-like went from 26 to 36 rounds under this change and driver
     scores moved by up to 0.36; with the choice bagged (emulate.select_rounds) they move by 0.057."""
-    import shutil
-
-    import netCDF4
-
-    perturbed_world = tmp_path / "world"
-    shutil.copytree(world, perturbed_world)
-    with netCDF4.Dataset(perturbed_world / "obs/soc/HWSD-like/hwsd_like_soilc.nc", "a") as nc:
-        values = nc["soilc"][:]
-        nc["soilc"][:] = values * (1.0 + 0.001 * np.random.default_rng(1).standard_normal(values.shape))
+    perturbed_world = perturbed_copy(world, tmp_path / "world", "obs/soc/HWSD-like/hwsd_like_soilc.nc", "soilc")
     definition, _ = load_definition(benchmark_path("real-like"))
     perturbed = run(definition, perturbed_world, workers=2)
     merged = result.scores.merge(perturbed.scores, on=["model", "region", "metric"], suffixes=("", "_p"))

@@ -9,10 +9,7 @@ when the middle product's (boosted, hence slightly chaotic) R^2 moves.
 
 from __future__ import annotations
 
-import shutil
-
-import netCDF4
-import numpy as np
+from helpers import perturbed_copy
 
 from socbench.pipeline import run
 
@@ -20,16 +17,8 @@ COMPONENTS = ["importance", "response", "sensitivity", "explained_variance", "to
               "spatial_distribution"]
 
 
-def _perturb(path, variable: str, relative: float, seed: int) -> None:
-    with netCDF4.Dataset(path, "a") as nc:
-        values = nc[variable][:]
-        nc[variable][:] = values * (1.0 + relative * np.random.default_rng(seed).standard_normal(values.shape))
-
-
 def test_a_tenth_of_a_percent_on_one_product_moves_no_overall_score(demo_world, demo_definition, demo_result, tmp_path):
-    world = tmp_path / "world"
-    shutil.copytree(demo_world, world)
-    _perturb(world / "obs/soc/HWSD-like/hwsd_like_soc.nc", "soc", 0.001, seed=1)
+    world = perturbed_copy(demo_world, tmp_path / "world", "obs/soc/HWSD-like/hwsd_like_soc.nc", "soc")
     perturbed = run(demo_definition, world, workers=2)
     merged = demo_result.scores.merge(perturbed.scores, on=["model", "region", "metric"], suffixes=("", "_p"))
     change = (merged.value - merged.value_p).abs()
