@@ -25,7 +25,7 @@ from .metrics import (
     ratio_distance,
     shape_correlation,
     shape_distance,
-    spatial_distribution_score,
+    shared_signal,
     total_variation,
 )
 from .results import COMPONENTS, DRIVER_COMPONENTS, FIELD_COMPONENTS
@@ -97,6 +97,11 @@ class ScoreSettings:
     outlier_factor: float = 3.0
     stock_ratio_limit: float = 3.0
     null_score: float = 0.25
+    #: The response shape's null (flat curves) scores 0, as a mirrored curve does (docs/method.md).
+    shape_null_score: float = 0.0
+    #: Shared-signal fraction of the products' variance below which spatial distribution is not judged,
+    #: and from which it counts fully in ``overall`` (ramp between).
+    signal_fraction: tuple = (0.05, 0.15)
     #: A component's weight in ``overall`` ramps from 0, with the null at this fraction of
     #: ``discrimination_factor`` tolerances (or bootstrap spreads), to full at ``discrimination_factor``.
     discrimination_ramp: float = 2.0 / 3.0
@@ -140,7 +145,9 @@ class Envelope:
     centre_field: np.ndarray | None = None
     field_spread: np.ndarray | None = None
     tolerance: dict[str, float] = field(default_factory=dict)
-    spatial_agreement: float = float("nan")
+    #: Variance of SOC density (kg2 m-4) that the stock products share, and its fraction of their variance.
+    signal_variance: float = float("nan")
+    signal_fraction: float = float("nan")
     null_distance: dict[str, float] = field(default_factory=dict)
     model_r2_floor: float = float("nan")
     withheld: dict[str, str] = field(default_factory=dict)
@@ -187,8 +194,8 @@ class Envelope:
 
 #: Sentences of the reasons a score is withheld (or capped), shown to readers.
 REASONS = {
-    "model_emulator_unreliable": "the model's emulator explains too little of its SOC (CV R^2 below the region's floor) to read its drivers: its driver scores are 0, below the null reference's",
-    "products_unreliable": "the observation products cannot carry this comparison here: fewer than two have a reliable emulator, or their own bootstrap spread reaches the null reference",
+    "model_emulator_unreliable": "the model's emulator explains too little of its SOC (CV R^2 below the region's floor) to read its drivers: its driver scores are 0, and its overall at most the null reference's",
+    "products_unreliable": "the observation products cannot carry this comparison here: fewer than two have a reliable emulator, or their own bootstrap spread reaches the null reference, or (spatial distribution) they share almost none of their spatial pattern",
     "products_cannot_discriminate": "the products disagree so much that a null reference (equal shares, flat curves, no explained variance) lies within their spread",
     "products_disagree": "the observation products' stocks differ by more than the units limit and none can be singled out as the error: stock and field scores would only measure that disagreement",
     "no_observations": "no observation product covers this region",
@@ -414,20 +421,25 @@ def _field_side(envelope: Envelope, settings: ScoreSettings) -> None:
     kept = stocks[[i for i in range(len(products)) if i not in flagged]]
     centre = float(np.mean(kept)) if len(kept) else float("nan")
     envelope.tolerance["total_stock"] = float(np.max(np.abs(kept - centre)) / abs(centre)) if centre else 0.0
-    envelope.spatial_agreement = _spatial_agreement(region, envelope.stock_products)
+    _signal_side(envelope, _cells(region, envelope.stock_products), settings)
 
 
-def _spatial_agreement(region: RegionData, products: list[str]) -> float:
-    """Median Taylor score of each product against the mean of the others."""
-    if len(products) < 2:
-        return float("nan")
-    cells = _cells(region, products)
-    values = []
-    for product in products:
-        others = [q for q in products if q != product]
-        centre = np.mean([region.fields[q][cells] for q in others], axis=0)
-        values.append(spatial_distribution_score(region.fields[product][cells], centre, region.weight[cells]))
-    return float(np.nanmedian(values))
+def _signal_side(envelope: Envelope, cells: np.ndarray, settings: ScoreSettings) -> None:
+    """The SOC pattern the products share; spatial distribution is judged only where it is more than noise.
+
+    Its weight in ``overall`` ramps from 0, where the shared variance is
+    ``signal_fraction[0]`` of a product's variance, to full at
+    ``signal_fraction[1]`` (as :func:`discrimination` ramps the other components).
+    """
+    region = envelope.region
+    stack = np.array([region.fields[p][cells] for p in envelope.stock_products])
+    envelope.signal_variance, envelope.signal_fraction = shared_signal(stack, region.weight[cells]) if cells.any() else (np.nan, np.nan)
+    low, full = settings.signal_fraction
+    fraction = envelope.signal_fraction
+    if not np.isfinite(fraction) or fraction <= low:
+        envelope.withheld.setdefault("spatial_distribution", "products_unreliable")
+    elif fraction < full and "spatial_distribution" not in envelope.withheld:
+        envelope.overall_fraction["spatial_distribution"] = float((fraction - low) / (full - low))
 
 
 def null_explained(envelope: Envelope) -> Explained:

@@ -38,8 +38,9 @@ from .prepare import Context, Prepared
 from .regrid import regridder
 from .results import RunResult
 
-FORMAT = 5  # 2: cv_block_size per product and region; 3: one emulator per product (fit_r2), shared CV blocks;
-# 4: boosting rounds chosen by the shared CV (boosting_rounds); 5: that choice bagged (mean of truncations)
+FORMAT = 6  # 2: cv_block_size per product and region; 3: one emulator per product (fit_r2), shared CV blocks;
+# 4: boosting rounds chosen by the shared CV (boosting_rounds); 5: that choice bagged (mean of truncations);
+# 6: baseline scores with spatial distribution against the products' shared signal and the shape's null at 0
 #: Definition sections a bundle depends on (``models`` is not one of them).
 SECTIONS = ("target", "covariates", "observations", "analysis_grid", "period", "regions", "learner", "scores")
 _FILES = ("reference.nc", "regions.csv", "baseline_scores.csv", "ceiling.csv")

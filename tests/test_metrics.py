@@ -15,7 +15,8 @@ from socbench.metrics import (
     relative_stock_score,
     sensitivity_distance,
     shape_distance,
-    spatial_distribution_score,
+    shared_signal,
+    signal_spatial_score,
     total_variation,
     weighted_kendall_tau,
     weighted_overall,
@@ -153,14 +154,35 @@ def test_ilamb_bias_area_and_mass_weighting():
     )
 
 
-def test_spatial_distribution_score():
+def test_spatial_score_is_ilambs_taylor_score_when_the_products_have_no_noise():
     rng = np.random.default_rng(1)
     obs = rng.normal(size=500)
     w = np.ones(500)
-    assert spatial_distribution_score(obs, obs, w) == pytest.approx(1.0)
-    assert spatial_distribution_score(obs + 5, obs, w) == pytest.approx(1.0)
-    assert spatial_distribution_score(2 * obs, obs, w) == pytest.approx(2 * 2 / (2 + 0.5) ** 2)
-    assert spatial_distribution_score(-obs, obs, w) == pytest.approx(0.0)
+    signal = float(np.var(obs))
+    assert signal_spatial_score(obs, obs, w, signal) == pytest.approx(1.0)
+    assert signal_spatial_score(obs + 5, obs, w, signal) == pytest.approx(1.0)
+    assert signal_spatial_score(2 * obs, obs, w, signal) == pytest.approx(2 * 2 / (2 + 0.5) ** 2)
+    assert signal_spatial_score(-obs, obs, w, signal) == pytest.approx(0.0)
+    assert np.isnan(signal_spatial_score(obs, obs, w, 0.0))
+
+
+def test_spatial_score_sees_the_pattern_through_the_products_noise():
+    """Three products = truth + independent noise of 3x its spread: the truth scores ~1, noise <= 0.5."""
+    rng = np.random.default_rng(2)
+    n = 20000
+    truth = rng.normal(size=n)
+    products = np.array([truth + 3.0 * rng.normal(size=n) for _ in range(3)])
+    w = rng.uniform(0.5, 1.5, size=n)
+    signal, fraction = shared_signal(products, w)
+    assert signal == pytest.approx(1.0, abs=0.1)
+    assert fraction == pytest.approx(0.1, abs=0.02)
+    centre = products.mean(axis=0)
+    assert signal_spatial_score(truth, centre, w, signal) > 0.97
+    assert signal_spatial_score(2 * truth, centre, w, signal) == pytest.approx(0.64, abs=0.05)
+    assert signal_spatial_score(rng.normal(size=n), centre, w, signal) < 0.52
+    assert signal_spatial_score(-truth, centre, w, signal) < 0.02
+    # against the noisy mean itself, the truth scored ~0.6 and a field with the mean's spread as much
+    assert signal_spatial_score(truth, centre, w, float(np.var(centre))) < 0.75
 
 
 def test_kendall_tau_ranks():
@@ -208,7 +230,7 @@ def test_a_curve_of_negligible_amplitude_counts_as_flat_whatever_its_sign():
     np.testing.assert_allclose(shape_correlation(wiggle, CURVES), 0.0)
     np.testing.assert_allclose(shape_correlation(-CURVES, CURVES), -1.0)
     np.testing.assert_allclose(shape_correlation(5 * CURVES, CURVES), 1.0)
-    half = shape_correlation(0.25 * CURVES, CURVES)
+    half = shape_correlation(0.275 * CURVES, CURVES)
     np.testing.assert_allclose(half, 0.5)
 
 

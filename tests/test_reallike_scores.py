@@ -92,7 +92,15 @@ def test_the_wrong_driver_model_gets_no_driver_agreement(result):
     assert len(wrong) >= 7 and (wrong <= 0.4).all(), wrong.round(3).to_dict()
     gap = importance.loc["RL-FAITHFUL", wrong.index] - wrong
     assert (gap > 0).all() and (gap >= 0.4).sum() >= len(gap) - 1, gap.round(3).to_dict()
-    assert matrix(result, "response").loc["RL-WRONGDRIVER", "global"] <= 0.4
+
+
+def test_the_wrong_driver_model_scores_at_most_0_4_wherever_it_is_assessed(result):
+    """Its precipitation hump rises with MAP where MAP is low, so in boreal forest, tundra and temperate
+    grassland its one curve has the observed shape: with the shape's null at 0.25 it scored 0.45-0.55 on
+    response there and 0.42-0.43 overall in two biomes; a flat curve now earns nothing (docs/method.md)."""
+    for component in ("importance", "response", "sensitivity", "overall"):
+        scores = matrix(result, component).loc["RL-WRONGDRIVER"].dropna()
+        assert len(scores) >= 7 and (scores <= 0.4).all(), (component, scores.round(3).to_dict())
 
 
 def test_the_mirrored_precipitation_response_scores_zero_on_its_shape(result):

@@ -154,7 +154,7 @@ def test_the_null_uses_nothing_of_the_observations_answer():
     null = {r["metric"]: r["value"] for r in result.nulls}
     for component in ("total_stock", "ilamb_bias", "spatial_distribution"):
         assert np.isnan(null[component])
-    assert null["importance"] <= 0.25 and null["response"] == pytest.approx(0.25) and null["sensitivity"] == 0.0
+    assert null["importance"] <= 0.25 and null["response"] == 0.0 and null["sensitivity"] == 0.0
     faithful, _ = _score(_region(*_products(3)), "F")
     assert faithful["overall"] > null["overall"]
 
@@ -168,13 +168,16 @@ def test_a_model_at_least_as_good_as_the_null_everywhere_is_above_it():
 
 
 def test_shape_apart_from_sensitivity():
-    """Right shape at 2x and 4x the amplitude keeps its shape score; flat is the null's; mirrored is 0."""
+    """Right shape at 2x and 4x the amplitude keeps its shape score; flat is the null's, the lowest, as mirrored."""
+    one_right = 0 * CURVES
+    one_right[0] = CURVES[0]
     results = {}
-    for name, curves in {"2x": 2 * CURVES, "4x": 4 * CURVES, "flat": 0 * CURVES, "mirrored": -CURVES}.items():
+    curves_by_name = {"2x": 2 * CURVES, "4x": 4 * CURVES, "flat": 0 * CURVES, "mirrored": -CURVES, "one": one_right}
+    for name, curves in curves_by_name.items():
         results[name], _ = _score(_region(*_products(3)), name, explained=_explained(curves=curves))
     assert results["2x"]["response"] == 1.0 and results["4x"]["response"] == 1.0
-    assert results["flat"]["response"] == pytest.approx(0.25)
-    assert results["mirrored"]["response"] == 0.0
+    assert results["flat"]["response"] == 0.0 and results["mirrored"]["response"] == 0.0
+    assert 0.0 < results["one"]["response"] < 1.0
     assert 1.0 > results["2x"]["sensitivity"] > results["4x"]["sensitivity"] > 0
     assert results["2x"]["sensitivity_distance"] == pytest.approx(1 - 1.05 / 2, abs=0.03)
 
