@@ -6,9 +6,7 @@ own grid, noise and climate bias. Their driver scores must agree within 0.15
 in every region where they are scored. The temperature+NPP role is the known
 exception (docs/method.md, "Stable scores"): its emulators give precipitation
 and C:N, two drivers it does not use, weak curves whose sign follows each
-replicate's climate, and it differs by up to 0.2 in boreal forest and tundra
-(0.26 on response shape in tundra since the shape's null scores 0: its map is a
-third steeper, docs/method.md).
+replicate's climate, and it differs by up to 0.21 in boreal forest and tundra.
 """
 
 from __future__ import annotations
@@ -41,5 +39,5 @@ def test_replicates_of_every_role_agree_within_0_15(spreads):
 
 def test_the_temperature_npp_replicates_are_the_known_exception(spreads):
     tempnpp = spreads.loc["SYN-TEMPNPP"]
-    assert tempnpp.max() <= 0.27, tempnpp.sort_values().tail(3).round(3).to_dict()
+    assert tempnpp.max() <= 0.22, tempnpp.sort_values().tail(3).round(3).to_dict()
     assert (tempnpp > 0.15).sum() <= 3
