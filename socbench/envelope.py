@@ -433,7 +433,8 @@ def _signal_side(envelope: Envelope, cells: np.ndarray, settings: ScoreSettings)
     """
     region = envelope.region
     stack = np.array([region.fields[p][cells] for p in envelope.stock_products])
-    envelope.signal_variance, envelope.signal_fraction = shared_signal(stack, region.weight[cells]) if cells.any() else (np.nan, np.nan)
+    if cells.any():
+        envelope.signal_variance, envelope.signal_fraction = shared_signal(stack, region.weight[cells])
     low, full = settings.signal_fraction
     fraction = envelope.signal_fraction
     if not np.isfinite(fraction) or fraction <= low:

@@ -267,13 +267,17 @@ def shared_signal(products: np.ndarray, weight: np.ndarray) -> tuple[float, floa
 
     The mean covariance over pairs of products estimates the variance of the
     field they all measure, when their errors are independent; the rest of a
-    product's variance is its own noise. NaN for fewer than two products.
+    product's variance is its own noise. A single product has no pair to tell
+    its noise apart: its whole variance counts (fraction 1), so that the
+    spatial score against it is ILAMB's. NaN for no product.
     """
     products = np.asarray(products, float)
     n = len(products)
-    if n < 2:
+    if n == 0:
         return float("nan"), float("nan")
     anomalies = np.array([_weighted_anomalies(p, weight) for p in products])
+    if n == 1:
+        return float(np.average(anomalies[0] ** 2, weights=weight)), 1.0
     pairs = [np.average(anomalies[i] * anomalies[j], weights=weight) for i in range(n) for j in range(i + 1, n)]
     signal = float(np.mean(pairs))
     total = float(np.mean([np.average(a * a, weights=weight) for a in anomalies]))

@@ -181,6 +181,7 @@ def test_spatial_score_sees_the_pattern_through_the_products_noise():
     assert signal_spatial_score(2 * truth, centre, w, signal) == pytest.approx(0.64, abs=0.05)
     assert signal_spatial_score(rng.normal(size=n), centre, w, signal) < 0.52
     assert signal_spatial_score(-truth, centre, w, signal) < 0.02
+    assert shared_signal(products[:1], w) == (pytest.approx(np.average((products[0] - np.average(products[0], weights=w)) ** 2, weights=w)), 1.0)
     # against the noisy mean itself, the truth scored ~0.6 and a field with the mean's spread as much
     assert signal_spatial_score(truth, centre, w, float(np.var(centre))) < 0.75
 

@@ -149,6 +149,15 @@ def test_a_poor_emulator_is_no_escape():
         assert faithful_but_poor[component] <= null[component] + 1e-12
 
 
+def test_a_model_whose_reasons_cannot_be_read_ranks_no_higher_than_knowing_nothing():
+    """Its field is the truth (field scores ~1), yet its overall is the null reference's."""
+    poor, status = _score(_region(*_products(3)), "P", explained=_explained(r2=0.15))
+    null = {r["metric"]: r["value"] for r in score_region(_region(*_products(3)), [], SETTINGS).nulls}
+    assert status["total_stock"] == ("scored", "") and poor["total_stock"] == pytest.approx(1.0)
+    assert poor["overall"] == pytest.approx(null["overall"])
+    assert poor["spatial_distribution"] > 0.9 and poor["overall"] < 0.3
+
+
 def test_the_null_uses_nothing_of_the_observations_answer():
     result = score_region(_region(*_products(3)), [], SETTINGS)
     null = {r["metric"]: r["value"] for r in result.nulls}
