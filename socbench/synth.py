@@ -660,14 +660,23 @@ class _ModelSpec:
     climate_bias: float = 1.0  # scale of the model's own climate bias
 
 
-def _model_spec(index: int, resolution: float) -> _ModelSpec:
-    """The ``index``-th model: role, identifiers and native grid."""
+def _model_spec(index: int, resolution: float, replicates_share_climate: bool = True) -> _ModelSpec:
+    """The ``index``-th model: role, identifiers and native grid.
+
+    The ``-2``, ``-3``, ... replicates of a role have its process on their own
+    grid and noise; with ``replicates_share_climate`` also its climate (as
+    ensemble members of one model do), else a climate bias of their own.
+    """
     base, institution, role = _MODEL_ROLES[index % len(_MODEL_ROLES)]
     cycle = index // len(_MODEL_ROLES)
     source_id = base if cycle == 0 else f"{base}-{cycle + 1}"
     fx, fy = _MODEL_GRID_FACTORS[index % len(_MODEL_GRID_FACTORS)]
     grid = _make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
-    return _ModelSpec(index, source_id, institution, role, grid, kind=base)
+    spec = _ModelSpec(index, source_id, institution, role, grid, kind=base)
+    if cycle > 0 and replicates_share_climate:
+        first = index % len(_MODEL_ROLES)
+        spec = replace(spec, climate_index=first - 2 if base == "SYN-DOUBLE" else first)
+    return spec
 
 
 def _model_climate(seed: int, index: int, lat, lon, bias: float = 1.0) -> dict:
@@ -1030,7 +1039,7 @@ def _write_covariates(outdir: Path, seed: int, grid: _Grid, landfrac: np.ndarray
 
 def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4, n_products: int = 4,
                years: tuple = (2010, 2014), roles=None, model_grid: str = "native", climate_bias: float = 1.0,
-               product_noise: tuple = (0.12, 0.12), extra_products=()) -> dict:
+               product_noise: tuple = (0.12, 0.12), extra_products=(), replicates_share_climate: bool = True) -> dict:
     """Write the synthetic world and return its manifest.
 
     Parameters
@@ -1042,7 +1051,8 @@ def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4
     resolution : float
         Base grid spacing in degrees: models are near it, products at 1/4..1x of it.
     n_models : int
-        Number of models (>= 1); roles cycle FAITHFUL, TEMPNPP, DOUBLE, UNRELATED.
+        Number of models (>= 1); roles cycle FAITHFUL, TEMPNPP, DOUBLE, UNRELATED,
+        the second cycle named ``-2`` (SYN-FAITHFUL-2, ...), and so on.
     n_products : int
         Number of observation SOC products (>= 3).
     years : tuple of int
@@ -1065,6 +1075,11 @@ def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4
     extra_products : list of str
         ``outlier`` (a product driven by other drivers) and/or ``misread`` (a
         product whose values are 10x its units attribute).
+    replicates_share_climate : bool
+        With ``n_models > 4``, whether the replicates of a role (``-2``, ``-3``,
+        ...) have its climate, as ensemble members of one model do (default),
+        or a climate bias of their own (they are then the same soil process in
+        different models' climates).
 
     Returns
     -------
@@ -1088,7 +1103,7 @@ def make_world(outdir, seed: int = 0, resolution: float = 2.0, n_models: int = 4
     manifest["products"] = {spec.name: _write_product(outdir, seed, spec, resolution, tuple(product_noise))
                             for spec in products}
     if roles is None:
-        specs = [_model_spec(index, resolution) for index in range(n_models)]
+        specs = [_model_spec(index, resolution, replicates_share_climate) for index in range(n_models)]
     else:
         specs = _role_specs(list(roles), resolution, model_grid, climate_bias)
     manifest["models"] = {spec.source_id: _write_model(outdir, seed, spec, years) for spec in specs}

@@ -445,3 +445,13 @@ def test_planted_shares_are_the_mean_absolute_components():
     wide_clay = dict(covariates, clay=rng.uniform(5, 60, n) * 0 + 25.0)  # no clay variation: no clay share
     assert synth.planted_shares(wide_clay, np.ones(n))["clay"] == pytest.approx(0.0, abs=1e-12)
     assert max(shares, key=shares.get) in ("clay", "temperature", "cn_ratio")
+
+
+def test_replicates_have_their_roles_climate_unless_asked_otherwise():
+    """SYN-FAITHFUL-2 has SYN-FAITHFUL's climate, SYN-DOUBLE-2 the faithful one's as SYN-DOUBLE does."""
+    shared = {synth._model_spec(i, RESOLUTION).source_id: synth._model_spec(i, RESOLUTION).climate_index
+              for i in range(8)}
+    assert shared == {"SYN-FAITHFUL": None, "SYN-TEMPNPP": None, "SYN-DOUBLE": None, "SYN-UNRELATED": None,
+                      "SYN-FAITHFUL-2": 0, "SYN-TEMPNPP-2": 1, "SYN-DOUBLE-2": 0, "SYN-UNRELATED-2": 3}
+    assert all(synth._model_spec(i, RESOLUTION, replicates_share_climate=False).climate_index is None
+               for i in range(8))
