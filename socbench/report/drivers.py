@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from socbench.metrics import ratio_terms
+from socbench.metrics import FLAT_RAMP, ratio_terms
 from socbench.results import DRIVER_COLUMNS, RunResult
 from socbench.score import OPPOSITE_SIGN
 
@@ -22,8 +22,9 @@ from .tables import assessment_lookup
 from .values import is_number, text, truthy
 
 #: Below this amplitude ratio a model's response is nearly flat: the sign of its correlation with the
-#: observed curve is then noise, so the pages do not call it a response of the opposite sign.
-FLAT_RATIO = 0.1
+#: observed curve is then noise, so the pages do not call it a response of the opposite sign (the
+#: ratio below which the scores count a curve as flat).
+FLAT_RATIO = FLAT_RAMP[0]
 
 
 def signed(value: float, digits: int = 2) -> str:
