@@ -774,6 +774,16 @@ def test_capped_cells_are_scored_with_a_marker_and_the_reason(result, index_html
         (model, region, "model_emulator_unreliable")}
 
 
+def test_an_overall_capped_at_the_null_is_marked_too(index_html):
+    """Its overall is at most the null reference's (docs/method.md): the reader sees why it is that low."""
+    model, region = MODELS[CAPPED[0]], REGIONS[CAPPED[1]]
+    body = re.search(r'<tbody class="models">.*?</tbody>', _table(index_html, "overall"), re.S).group(0)
+    row = re.search(rf'<th scope="row" class="name"[^>]*><a [^>]*>{model}</a></th>.*?</tr>', body, re.S).group(0)
+    cells = re.findall(r'<td class="score.*?</td>', row, re.S)
+    assert '<small class="capped-mark" aria-hidden="true">≤null</small>' in cells[REGIONS.index(region)]
+    assert sum("capped-mark" in cell for cell in cells) == 1
+
+
 def test_null_reference_is_not_defined_on_the_field_components(index_html):
     for metric in ("total_stock", "ilamb_bias", "spatial_distribution"):
         references = re.search(r'<tbody class="references">.*?</tbody>', _table(index_html, metric), re.S).group(0)

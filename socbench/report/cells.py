@@ -12,7 +12,8 @@ from .tables import metric_title, reason_text
 from .values import MISSING_TEXT, fmt, fmt_delta, int_or_none, is_number, relative_colours, rounded, score_colours
 
 WITHHELD_TEXT = "n/a"
-#: Marker after a score set to 0, below the null reference's (the model's emulator is unreliable there).
+#: Marker after a score set to 0, below the null reference's, or an overall capped at the null's (the
+#: model's emulator is unreliable there).
 CAPPED_MARK = "≤null"
 
 

@@ -23,8 +23,8 @@ from .cells import CellContext, change_row, column_values, score_cell
 from .names import region_anchors
 from .drivers import largest_sensitivity_notes
 from .tables import (
-    CAPPED,
     assessment_lookup,
+    capped_lookup,
     display_regions,
     flag_text,
     input_notes,
@@ -82,7 +82,7 @@ def _cell_context(result: RunResult, models: list[str], changes: pd.DataFrame | 
     return CellContext(scores=scores, withheld=withheld,
                        changes=change_lookup(changes) if changes is not None else {},
                        columns=column_values(scores, models, withheld), skipped=skipped_lookup(result),
-                       capped=assessment_lookup(result, CAPPED), notes=largest_sensitivity_notes(result))
+                       capped=capped_lookup(result), notes=largest_sensitivity_notes(result))
 
 
 def _score_table(result: RunResult, metric: str, models: list[str], regions: list[str], context: CellContext,

@@ -15,9 +15,9 @@ from .index_page import emulator_table
 from .names import region_anchors
 from .pagedata import ENVELOPE_KEY
 from .tables import (
-    CAPPED,
     DIAGNOSTICS,
     assessment_lookup,
+    capped_lookup,
     covariate_info,
     covariate_label,
     display_regions,
@@ -120,7 +120,7 @@ def _score_rows(result: RunResult, model: str, regions: list[str], anchors: dict
     context = CellContext(scores=scores, withheld=withheld,
                           changes=change_lookup(changes) if changes is not None else {},
                           columns=column_values(scores, result.models, withheld), skipped=skipped_lookup(result),
-                          capped=assessment_lookup(result, CAPPED), notes=drivers.largest_sensitivity_notes(result))
+                          capped=capped_lookup(result), notes=drivers.largest_sensitivity_notes(result))
     return [{"region": region, "anchor": anchors[region],
              "cells": [score_cell(context, model, region, metric, tip_id=f"tip-{i}-{j}")
                        for j, metric in enumerate(list(METRICS))]}

@@ -154,6 +154,14 @@ def assessment_lookup(result: RunResult, status: str = WITHHELD) -> dict[tuple[s
             chosen[["model", "region", "metric", "reason"]].itertuples(index=False, name=None)}
 
 
+def capped_lookup(result: RunResult) -> dict[tuple[str, str, str], str]:
+    """``{(model, region, metric): reason code}`` of capped scores, and of the overall they cap at the null's."""
+    capped = assessment_lookup(result, CAPPED)
+    for (model, region, _), reason in list(capped.items()):
+        capped.setdefault((model, region, "overall"), reason)
+    return capped
+
+
 def reference_withheld(result: RunResult, names: list[str], null: bool) -> dict[tuple[str, str, str], str]:
     """``{(name, region, metric): reason code}`` for the ceiling or null rows.
 
