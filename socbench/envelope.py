@@ -429,18 +429,18 @@ def _signal_side(envelope: Envelope, cells: np.ndarray, settings: ScoreSettings)
 
     Its weight in ``overall`` ramps from 0, where the shared variance is
     ``signal_fraction[0]`` of a product's variance, to full at
-    ``signal_fraction[1]`` (as :func:`discrimination` ramps the other components).
+    ``signal_fraction[1]``, by the ramp of :func:`discrimination`.
     """
-    region = envelope.region
-    stack = np.array([region.fields[p][cells] for p in envelope.stock_products])
     if cells.any():
-        envelope.signal_variance, envelope.signal_fraction = shared_signal(stack, region.weight[cells])
+        fields = np.array([envelope.region.fields[p][cells] for p in envelope.stock_products])
+        envelope.signal_variance, envelope.signal_fraction = shared_signal(fields, envelope.region.weight[cells])
     low, full = settings.signal_fraction
     fraction = envelope.signal_fraction
-    if not np.isfinite(fraction) or fraction <= low:
+    weight = discrimination(fraction, 1.0, full, low / full) if np.isfinite(fraction) else 0.0
+    if weight == 0.0:
         envelope.withheld.setdefault("spatial_distribution", "products_unreliable")
-    elif fraction < full and "spatial_distribution" not in envelope.withheld:
-        envelope.overall_fraction["spatial_distribution"] = float((fraction - low) / (full - low))
+    elif weight < 1.0 and "spatial_distribution" not in envelope.withheld:
+        envelope.overall_fraction["spatial_distribution"] = weight
 
 
 def null_explained(envelope: Envelope) -> Explained:

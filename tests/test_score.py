@@ -149,6 +149,17 @@ def test_a_poor_emulator_is_no_escape():
         assert faithful_but_poor[component] <= null[component] + 1e-12
 
 
+def test_spatial_distribution_is_withheld_where_the_products_share_no_pattern():
+    """Products that are each the truth's mean times their own noise share no pattern to judge a field by."""
+    explained, _, products = _products(3)
+    rng = np.random.default_rng(7)
+    noise_only = {p: TRUTH.mean() * np.exp(rng.normal(0, 0.5, TRUTH.shape)) for p in products}
+    _, status = _score(_region(explained, noise_only, products), "M")
+    assert status["spatial_distribution"] == ("withheld", "products_unreliable")
+    _, status = _score(_region(*_products(3)), "M")
+    assert status["spatial_distribution"] == ("scored", "")
+
+
 def test_a_model_whose_reasons_cannot_be_read_ranks_no_higher_than_knowing_nothing():
     """Its field is the truth (field scores ~1), yet its overall is the null reference's."""
     poor, status = _score(_region(*_products(3)), "P", explained=_explained(r2=0.15))
