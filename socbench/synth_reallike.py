@@ -114,9 +114,11 @@ def _factors(**changed) -> dict:
 ROLES = (
     Role("RL-FAITHFUL", "RLA", "faithful", "faithful: the planted process on its own climate"),
     Role("RL-FAITHFUL-R2", "RLA", "replicate",
-         "faithful replicate: RL-FAITHFUL's climate and process, its own grid and noise", climate_of=0),
+         "faithful replicate (an ensemble member): RL-FAITHFUL's process, climate and grid, its own noise",
+         climate_of=0),
     Role("RL-FAITHFUL-R3", "RLA", "replicate",
-         "faithful replicate: RL-FAITHFUL's climate and process, its own grid and noise", climate_of=0),
+         "faithful replicate (an ensemble member): RL-FAITHFUL's process, climate and grid, its own noise",
+         climate_of=0),
     Role("RL-STEEP2", "RLB", "steep", "right-shaped, Rh response 2x the planted amplitude, observed stock",
          factors=_factors(rh=2.0), rescale=True),
     Role("RL-STEEP4", "RLC", "steep", "right-shaped, Rh response 4x the planted amplitude, observed stock",
@@ -236,11 +238,19 @@ def truth_soc(seed: int, lat, lon) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _model_spec(index: int, role: Role, resolution: float) -> synth._ModelSpec:
+def _model_grid(index: int, resolution: float) -> synth._Grid:
     fx, fy = synth._MODEL_GRID_FACTORS[index % len(synth._MODEL_GRID_FACTORS)]
-    grid = synth._make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
+    return synth._make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
+
+
+def _model_spec(index: int, role: Role, resolution: float, replicates_share_grid: bool = True) -> synth._ModelSpec:
     climate = index if role.climate_of is None else role.climate_of
-    return synth._ModelSpec(index, role.source_id, role.institution_id, role.description, grid,
+    shares_grid = replicates_share_grid and role.kind == "replicate"
+    grid = _model_grid(climate if shares_grid else index, resolution)
+    description = role.description
+    if role.kind == "replicate" and not shares_grid:
+        description = description.replace("climate and grid, its own noise", "climate, its own grid and noise")
+    return synth._ModelSpec(index, role.source_id, role.institution_id, description, grid,
                             kind=role.kind, climate_index=climate)
 
 
@@ -291,7 +301,7 @@ def _write_model(outdir: Path, seed: int, spec: synth._ModelSpec, role: Role, ye
     csoil = model_csoil(seed, spec, role, drivers)
     path = write("cSoil", synth._constant_in_time(csoil, years), land=land)
     weights = synth._land_weights(spec.grid, landfrac)
-    return {"role": role.description, "kind": role.kind, "institution_id": role.institution_id,
+    return {"role": spec.role, "kind": role.kind, "institution_id": role.institution_id,
             "amplitude_factors": dict(role.factors), "stock_factor": role.stock_factor,
             "rescaled_to_observed_stock": role.rescale, "climate_of": ROLES[spec.climate_index].source_id,
             "noise_std": MODEL_NOISE, "grid": synth._grid_summary(spec.grid),
@@ -447,12 +457,18 @@ def product_smooth_noise(seed: int, name: str, lat, lon, landfrac) -> np.ndarray
 # --------------------------------------------------------------------------------------
 
 
-def make_reallike_world(outdir, seed: int = 0, resolution: float = 2.0, years: tuple = (2010, 2014)) -> dict:
+def make_reallike_world(
+    outdir, seed: int = 0, resolution: float = 2.0, years: tuple = (2010, 2014), replicates_share_grid: bool = True
+) -> dict:
     """Write the real-like world and return its manifest (also ``outdir/truth.json``).
 
     ``outdir``, ``seed`` and ``years`` are as in :func:`socbench.synth.make_world`;
     ``resolution`` is the base grid spacing in degrees (models near it,
-    products and MAT/Rh at half of it).
+    products and MAT/Rh at half of it). The faithful replicates are ensemble
+    members of RL-FAITHFUL: its process, climate and grid, with noise of
+    their own ("same process, different noise"); with
+    ``replicates_share_grid=False`` each is on a grid of its own, so that
+    regridding changes its data too (docs/synthetic-world.md).
 
     Returns
     -------
@@ -478,7 +494,7 @@ def make_reallike_world(outdir, seed: int = 0, resolution: float = 2.0, years: t
         "covariates": _write_observed_drivers(outdir, seed, resolution),
         "products": {spec.name: _write_product(outdir, seed, spec, resolution, truth) for spec in _PRODUCTS},
     }
-    specs = [_model_spec(index, role, resolution) for index, role in enumerate(ROLES)]
+    specs = [_model_spec(index, role, resolution, replicates_share_grid) for index, role in enumerate(ROLES)]
     manifest["models"] = {role.source_id: _write_model(outdir, seed, spec, role, years)
                           for spec, role in zip(specs, ROLES)}
     manifest["model_roles"] = {role.source_id: role.kind for role in ROLES}

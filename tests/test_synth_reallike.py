@@ -249,3 +249,29 @@ def test_model_and_product_counts_are_refused_for_the_real_like_world(tmp_path, 
     assert main(["synth", str(tmp_path / "w"), "--world", "real-like", "--models", "3"]) != 0
     assert "--models and --products do not apply to --world real-like" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
+
+
+def test_replicates_are_ensemble_members_unless_asked_otherwise(world, truth, tmp_path):
+    """RL-FAITHFUL-R2 and -R3 have RL-FAITHFUL's grid and drivers and noise of their own; with
+    replicates_share_grid=False each has a grid of its own (so regridding changes its data too)."""
+    from socbench.synth_reallike import make_reallike_world
+
+    def fields(root, manifest, name):
+        path = root / manifest["models"][name]["path"]
+        folder = path.parents[4]
+        tas = _read(next((folder / "Amon" / "tas").rglob("*.nc")), "tas")
+        return tas, _read(path, "cSoil")
+
+    tas, csoil = fields(world, truth, "RL-FAITHFUL")
+    for name in ("RL-FAITHFUL-R2", "RL-FAITHFUL-R3"):
+        assert truth["models"][name]["grid"] == truth["models"]["RL-FAITHFUL"]["grid"]
+        assert "ensemble member" in truth["models"][name]["role"]
+        tas_r, csoil_r = fields(world, truth, name)
+        np.testing.assert_array_equal(tas_r.values, tas.values)
+        ratio = np.log(csoil_r.values / csoil.values)
+        ratio = ratio[np.isfinite(ratio)]
+        assert 0.08 < np.std(ratio) < 0.15  # two independent draws of 0.08 white noise: sqrt(2) x 0.08
+    own = make_reallike_world(tmp_path / "own", seed=0, resolution=RESOLUTION, replicates_share_grid=False)
+    grids = [own["models"][name]["grid"] for name in ("RL-FAITHFUL", "RL-FAITHFUL-R2", "RL-FAITHFUL-R3")]
+    assert grids[0] != grids[1] and grids[0] != grids[2] and grids[1] != grids[2]
+    assert "its own grid and noise" in own["models"]["RL-FAITHFUL-R2"]["role"]
