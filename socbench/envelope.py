@@ -283,17 +283,24 @@ def _judged_drivers(names: list[str], explained: dict[str, Explained], agreement
 
 
 def _driver_outliers(names: list[str], explained: dict[str, Explained], groups, settings: ScoreSettings) -> dict[str, str]:
-    """Products whose shares or curves are far from every other product's."""
+    """Products whose shares or curves are far from every other product's.
+
+    Shares first, then curves among the products left, so that at least two
+    always remain: flagged on the two metrics at once, two of three products
+    were flagged in the real-like world's tundra (one far on shares, another
+    on curves), and the consensus rested on the third alone.
+    """
     found = {}
     metrics = {
         "importance": lambda a, b: float(total_variation(group_shares(a.shares, groups), group_shares(b.shares, groups))),
         "response": lambda a, b: shape_distance(a.curves, b.curves, 0.5 * (a.shares + b.shares)),
     }
     for metric, distance in metrics.items():
-        matrix = np.array([[distance(explained[a], explained[b]) for b in names] for a in names])
+        left = [p for p in names if p not in found]
+        matrix = np.array([[distance(explained[a], explained[b]) for b in left] for a in left])
         for i in nearest_neighbour_outliers(matrix, 2.0 * settings.delta_min[metric], settings.outlier_factor):
             nearest = np.min(np.delete(matrix[i], i))
-            found.setdefault(names[i], f"{metric} distance {nearest:.2f} to the nearest other product")
+            found[left[i]] = f"{metric} distance {nearest:.2f} to the nearest other product"
     return found
 
 

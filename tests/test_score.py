@@ -236,6 +236,15 @@ def test_an_outlier_product_is_flagged_and_does_not_set_the_tolerance():
     assert envelope.tolerance["importance"] == pytest.approx(clean.tolerance["importance"])
 
 
+def test_two_products_always_remain_when_each_metric_would_flag_another():
+    """Of three products, B is far from A and C on shares and C far from A and B on curves (mirrored): flagged on each metric over all three, only A was left, and the consensus was A's alone."""
+    explained = {"A": _explained(), "B": _explained([0.1, 0.1, 0.8]), "C": _explained([0.52, 0.28, 0.2], -CURVES)}
+    envelope = build_envelope(_region(explained, {p: TRUTH for p in "ABC"}, list("ABC")), SETTINGS)
+    assert [(f["product"], f["flag"]) for f in envelope.flags] == [("B", "outlier")]
+    assert "importance distance" in envelope.flags[0]["detail"]
+    assert envelope.driver_products == ["A", "C"]
+
+
 def test_the_ceiling_scores_each_product_against_the_others():
     """Two identical products agree perfectly; a product far from the other two scores low."""
     explained, fields, products = _products(2, share_sets=[SHARES, SHARES])
