@@ -660,6 +660,12 @@ class _ModelSpec:
     climate_bias: float = 1.0  # scale of the model's own climate bias
 
 
+def native_grid(index: int, resolution: float) -> _Grid:
+    """The ``index``-th model's native grid: near ``resolution``, in one of a cycle of shapes and offsets."""
+    fx, fy = _MODEL_GRID_FACTORS[index % len(_MODEL_GRID_FACTORS)]
+    return _make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
+
+
 def _model_spec(index: int, resolution: float, replicates_share_climate: bool = True) -> _ModelSpec:
     """The ``index``-th model: role, identifiers and native grid.
 
@@ -670,9 +676,7 @@ def _model_spec(index: int, resolution: float, replicates_share_climate: bool = 
     base, institution, role = _MODEL_ROLES[index % len(_MODEL_ROLES)]
     cycle = index // len(_MODEL_ROLES)
     source_id = base if cycle == 0 else f"{base}-{cycle + 1}"
-    fx, fy = _MODEL_GRID_FACTORS[index % len(_MODEL_GRID_FACTORS)]
-    grid = _make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
-    spec = _ModelSpec(index, source_id, institution, role, grid, kind=base)
+    spec = _ModelSpec(index, source_id, institution, role, native_grid(index, resolution), kind=base)
     if cycle > 0 and replicates_share_climate:
         first = index % len(_MODEL_ROLES)
         spec = replace(spec, climate_index=first - 2 if base == "SYN-DOUBLE" else first)
@@ -714,8 +718,7 @@ def _role_spec(index: int, role: str, resolution: float, model_grid: str, climat
     if model_grid == "analysis":
         grid = _make_grid(resolution, resolution, lon_start=0.0)
     else:
-        fx, fy = _MODEL_GRID_FACTORS[index % len(_MODEL_GRID_FACTORS)]
-        grid = _make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
+        grid = native_grid(index, resolution)
     return _ModelSpec(index, source_id, institution, description, grid, kind=base, mix=mix,
                       climate_bias=climate_bias)
 

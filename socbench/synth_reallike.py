@@ -110,15 +110,14 @@ def _factors(**changed) -> dict:
     return {name: float(changed.get(name, 1.0)) for name in DRIVERS}
 
 
+_REPLICATE = "faithful replicate (an ensemble member): RL-FAITHFUL's process, climate and grid, its own noise"
+#: A replicate's role with ``replicates_share_grid=False``.
+REPLICATE_ON_OWN_GRID = "faithful replicate: RL-FAITHFUL's process and climate, its own grid and noise"
 #: The models, in order (their index sets their grid, climate bias and noise streams).
 ROLES = (
     Role("RL-FAITHFUL", "RLA", "faithful", "faithful: the planted process on its own climate"),
-    Role("RL-FAITHFUL-R2", "RLA", "replicate",
-         "faithful replicate (an ensemble member): RL-FAITHFUL's process, climate and grid, its own noise",
-         climate_of=0),
-    Role("RL-FAITHFUL-R3", "RLA", "replicate",
-         "faithful replicate (an ensemble member): RL-FAITHFUL's process, climate and grid, its own noise",
-         climate_of=0),
+    Role("RL-FAITHFUL-R2", "RLA", "replicate", _REPLICATE, climate_of=0),
+    Role("RL-FAITHFUL-R3", "RLA", "replicate", _REPLICATE, climate_of=0),
     Role("RL-STEEP2", "RLB", "steep", "right-shaped, Rh response 2x the planted amplitude, observed stock",
          factors=_factors(rh=2.0), rescale=True),
     Role("RL-STEEP4", "RLC", "steep", "right-shaped, Rh response 4x the planted amplitude, observed stock",
@@ -238,18 +237,12 @@ def truth_soc(seed: int, lat, lon) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
-def _model_grid(index: int, resolution: float) -> synth._Grid:
-    fx, fy = synth._MODEL_GRID_FACTORS[index % len(synth._MODEL_GRID_FACTORS)]
-    return synth._make_grid(resolution * fx, resolution * fy, lon_start=0.0, centred_on_start=index % 2 == 0)
-
-
 def _model_spec(index: int, role: Role, resolution: float, replicates_share_grid: bool = True) -> synth._ModelSpec:
     climate = index if role.climate_of is None else role.climate_of
     shares_grid = replicates_share_grid and role.kind == "replicate"
-    grid = _model_grid(climate if shares_grid else index, resolution)
-    description = role.description
-    if role.kind == "replicate" and not shares_grid:
-        description = description.replace("climate and grid, its own noise", "climate, its own grid and noise")
+    grid = synth.native_grid(climate if shares_grid else index, resolution)
+    own_grid_replicate = role.kind == "replicate" and not shares_grid
+    description = REPLICATE_ON_OWN_GRID if own_grid_replicate else role.description
     return synth._ModelSpec(index, role.source_id, role.institution_id, description, grid,
                             kind=role.kind, climate_index=climate)
 
